@@ -1,0 +1,3 @@
+from asistencia.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""REST handlers, one module per concern; `asistencia.routes` maps URLs to them."""

@@ -1,0 +1,33 @@
+"""Dev-mode conveniences. These routes exist only when ASISTENCIA_DEV=1."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from marshmallow import Schema, fields, validate
+
+from asistencia.appkeys import CONFIG
+from asistencia.demo import DEMO_USERS
+from asistencia.tokens import ROLES, mint_token
+from asistencia.validation import read_json
+
+
+class DevTokenRequest(Schema):
+    role = fields.String(load_default="alumno", validate=validate.OneOf(ROLES))
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    username = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    full_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    ttl_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
+
+
+async def dev_token(request: web.Request) -> web.Response:
+    """Mint a token shaped like the PHP bridge's; defaults to the first demo user of the role."""
+    body = await read_json(request, DevTokenRequest())
+    demo = next(user for user in DEMO_USERS if user.role == body["role"])
+    user_id = body["user_id"] if body["user_id"] is not None else demo.id
+    username = body["username"] or (demo.username if user_id == demo.id else f"user{user_id}")
+    full_name = body["full_name"] or (demo.full_name if user_id == demo.id else None)
+    token = mint_token(request.app[CONFIG], user_id=user_id, username=username, role=body["role"],
+                       full_name=full_name, ttl_seconds=body["ttl_seconds"])
+    return web.json_response({"token": token, "expires_at": int(time.time()) + body["ttl_seconds"]})

@@ -1,0 +1,13 @@
+"""GET /api/me: who the token says the caller is (pages show the name)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from asistencia.auth import current_user
+
+
+async def me(request: web.Request) -> web.Response:
+    user = current_user(request)
+    return web.json_response({"id": user.id, "username": user.username, "role": user.role,
+                              "full_name": user.full_name})

@@ -1,0 +1,50 @@
+"""The application factory: wiring only, no I/O."""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+
+from aiohttp import web
+
+from asistencia.appkeys import CONFIG, STARTED_AT, WEBSOCKETS
+from asistencia.auth import authentication
+from asistencia.config import Config
+from asistencia.db import pg_pool_ctx
+from asistencia.i18n import load_catalog
+from asistencia.middlewares import TrustedProxies, request_context
+from asistencia.migrations import migrations_ctx
+from asistencia.pages import setup_templates
+from asistencia.routes import setup_routes
+from asistencia.valkey import valkey_ctx
+from asistencia.ws.endpoint import close_all
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+async def _announce_dev_mode(app: web.Application) -> None:
+    log.warning(
+        "DEV MODE IS ON (ASISTENCIA_DEV=1): /api/dev/token mints tokens for anyone, the JWT secret "
+        "may be the public default and demo data may be loaded. Never run this in production."
+    )
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(
+        middlewares=[TrustedProxies(config.trusted_proxies).middleware, request_context, authentication],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    app[CONFIG] = config
+    app[STARTED_AT] = time.monotonic()
+    app[WEBSOCKETS] = weakref.WeakSet()
+    setup_templates(app, load_catalog("es-CL"))
+    # Dependency order: teardown runs in reverse.
+    app.cleanup_ctx.extend([pg_pool_ctx, migrations_ctx, valkey_ctx])
+    app.on_shutdown.append(close_all)
+    if config.dev:
+        app.on_startup.append(_announce_dev_mode)
+    setup_routes(app, config)
+    return app

@@ -1,0 +1,26 @@
+"""Every piece of application and request state, as typed keys, in one place."""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+
+import aiopg
+from aiohttp import web
+
+from asistencia.config import Config
+from asistencia.tokens import User
+
+if TYPE_CHECKING:
+    from asistencia.events import EventHub
+    from asistencia.valkey import Valkey
+
+CONFIG = web.AppKey("config", Config)
+PG_POOL = web.AppKey("pg_pool", aiopg.Pool)
+VALKEY: web.AppKey[Valkey] = web.AppKey("valkey")
+EVENTS: web.AppKey[EventHub] = web.AppKey("events")
+STARTED_AT = web.AppKey("started_at", float)
+WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
+
+REQUEST_ID = web.RequestKey("request_id", str)
+USER = web.RequestKey("user", User)

@@ -1,0 +1,109 @@
+"""The `asistencia` command: serve, migrate, token, dev.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from asistencia import __version__
+from asistencia.app import create_app
+from asistencia.config import PROJECT_ROOT, Config, ConfigError, load_config
+from asistencia.logs import setup_logging
+from asistencia.migrations import MigrationError
+from asistencia.tokens import ROLES, mint_token
+from asistencia.waiting import DependencyUnavailable
+
+log = logging.getLogger("asistencia")
+
+EXIT_CONFIG = 2
+EXIT_DEPENDENCY = 3
+
+
+def serve(config: Config) -> None:
+    app = create_app(config)
+    log.info("starting", extra={"version": __version__, "host": config.host, "port": config.port,
+                                "dev": config.dev})
+    # shutdown_timeout bounds the drain so we stop before a container's stop grace (10 s).
+    web.run_app(app, host=config.host, port=config.port, access_log=None, print=None,
+                shutdown_timeout=config.shutdown_timeout_seconds, handle_signals=True)
+
+
+async def _migrate(config: Config) -> list[str]:
+    from asistencia.db import connect_when_ready
+    from asistencia.migrations import apply_migrations
+
+    pool = await connect_when_ready(config.database_url, maxsize=2, wait_seconds=config.startup_wait_seconds)
+    try:
+        return await apply_migrations(pool, config.migrations_dir)
+    finally:
+        pool.close()
+        await pool.wait_closed()
+
+
+def migrate(config: Config) -> None:
+    applied = asyncio.run(_migrate(config))
+    print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+
+
+def token(config: Config, args: argparse.Namespace) -> None:
+    print(mint_token(config, user_id=args.user_id, username=args.username, role=args.role,
+                     full_name=args.name, ttl_seconds=args.ttl))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asistencia", description="Realtime classroom attendance server")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the server (configured by environment variables)")
+    sub.add_parser("migrate", help="apply pending database migrations and exit")
+    tok = sub.add_parser("token", help="mint a JWT like the PHP bridge does, with the configured secret")
+    tok.add_argument("--role", choices=ROLES, required=True)
+    tok.add_argument("--user-id", type=int, required=True)
+    tok.add_argument("--username", required=True, help="RUT for students, e-mail for staff")
+    tok.add_argument("--name", default=None, help="nombreCompleto claim")
+    tok.add_argument("--ttl", type=int, default=300, help="lifetime in seconds (default 300)")
+    dev = sub.add_parser("dev", help="everything local with demo data, for trying it out")
+    dev.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 3000)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    environ = dict(os.environ)
+    if args.command == "dev":
+        environ["ASISTENCIA_DEV"] = "1"
+        environ.setdefault("HOST", "127.0.0.1")
+        if args.port is not None:
+            environ["PORT"] = str(args.port)
+    try:
+        config = load_config(environ)
+    except ConfigError as exc:
+        print(f"asistencia: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(config.log_level)
+    try:
+        if args.command == "serve":
+            serve(config)
+        elif args.command == "migrate":
+            migrate(config)
+        elif args.command == "token":
+            token(config, args)
+        elif args.command == "dev":
+            from asistencia.devserver import run_dev
+
+            run_dev(config, environ, PROJECT_ROOT)
+    except (DependencyUnavailable, MigrationError) as exc:
+        print(f"asistencia: {exc}", file=sys.stderr)
+        return EXIT_DEPENDENCY
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,194 @@
+"""Configuration read from environment variables (and an optional .env file).
+
+Only the CLI reads the environment; everything else receives a `Config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Public, well-known value: usable only in dev mode, refused otherwise.
+DEV_JWT_SECRET = "asistencia-dev-secret-do-not-use-in-production"
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/asistencia"
+    database_pool_max: int = 20
+    valkey_url: str = "redis://127.0.0.1:6379/0"
+    valkey_prefix: str = "asistencia:"
+    jwt_secret: str = ""
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = 30
+    host: str = "0.0.0.0"
+    port: int = 3000
+    dev: bool = False
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Asistencia"
+    webauthn_origin: str = "http://localhost:3000"
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.1/32"),
+    )
+    log_level: str = "INFO"
+    token_url: str = "/api_get_asistencia_token.php"
+    startup_wait_seconds: float = 30.0
+    shutdown_timeout_seconds: float = 8.0
+    health_timeout_seconds: float = 0.8
+    session_key_ttl_seconds: int = 7200
+    qr_tick_ms: int = 333
+    qr_per_frame: int = 1
+    qr_min_pool: int = 10
+    qr_window_seconds: float = 20.0
+    scan_attempts: int = 3
+    countdown_seconds: int = 3
+    auto_close_interval_seconds: float = 5.0
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+    static_dir: Path = PROJECT_ROOT / "static"
+
+    def replace(self, **changes) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, *, minimum: float, maximum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _networks(name: str, raw: str) -> tuple:
+    networks = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} holds {item!r}, which is not an IP address or CIDR") from None
+    return tuple(networks)
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    if not raw.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+        raise ConfigError(f"{name} must start with {' or '.join(s + '://' for s in schemes)}, got {raw!r}")
+    return raw
+
+
+def _origin(name: str, raw: str) -> str:
+    origin = raw.rstrip("/")
+    if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
+        raise ConfigError(f"{name} must be an origin like https://asistencia.example.cl, got {raw!r}")
+    return origin
+
+
+def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Config:
+    """Build a Config from the environment, with .env values filling the gaps."""
+    env: dict[str, str] = {}
+    dotenv_path = env_file if env_file is not None else Path.cwd() / ".env"
+    if dotenv_path.is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return None if value is None or value == "" else value
+
+    defaults = Config()
+    dev = _bool("ASISTENCIA_DEV", env.get("ASISTENCIA_DEV", "0"))
+    secret = get("JWT_SECRET")
+    if secret is None:
+        if not dev:
+            raise ConfigError(
+                "JWT_SECRET is not set: it must hold the HS256 secret shared with the PHP bridge "
+                f"(at least {MIN_SECRET_BYTES} bytes). Only dev mode (ASISTENCIA_DEV=1) has a default."
+            )
+        secret = DEV_JWT_SECRET
+    elif not dev and (secret == DEV_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES):
+        raise ConfigError(
+            f"JWT_SECRET is the public dev default or shorter than {MIN_SECRET_BYTES} bytes; "
+            "set the real secret shared with the PHP bridge"
+        )
+
+    log_level = (get("LOG_LEVEL") or defaults.log_level).upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
+
+    def opt_int(name, default, lo, hi):
+        raw = get(name)
+        return default if raw is None else _int(name, raw, minimum=lo, maximum=hi)
+
+    def opt_float(name, default, lo, hi):
+        raw = get(name)
+        return default if raw is None else _float(name, raw, minimum=lo, maximum=hi)
+
+    def opt_path(name, default):
+        raw = get(name)
+        return default if raw is None else Path(raw)
+
+    return Config(
+        database_url=_url("DATABASE_URL", get("DATABASE_URL") or defaults.database_url, ("postgresql", "postgres")),
+        database_pool_max=opt_int("DATABASE_POOL_MAX", defaults.database_pool_max, 2, 200),
+        valkey_url=_url("VALKEY_URL", get("VALKEY_URL") or defaults.valkey_url, ("redis", "rediss", "valkey", "valkeys")),
+        valkey_prefix=get("VALKEY_PREFIX") or defaults.valkey_prefix,
+        jwt_secret=secret,
+        jwt_issuer=get("JWT_ISSUER"),
+        jwt_audience=get("JWT_AUDIENCE"),
+        host=get("HOST") or defaults.host,
+        port=opt_int("PORT", defaults.port, 0, 65535),
+        dev=dev,
+        webauthn_rp_id=get("WEBAUTHN_RP_ID") or defaults.webauthn_rp_id,
+        webauthn_rp_name=get("WEBAUTHN_RP_NAME") or defaults.webauthn_rp_name,
+        webauthn_origin=_origin("WEBAUTHN_ORIGIN", get("WEBAUTHN_ORIGIN") or defaults.webauthn_origin),
+        trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "127.0.0.1")),
+        log_level=log_level,
+        token_url=get("TOKEN_URL") or ("/api/dev/token" if dev else defaults.token_url),
+        startup_wait_seconds=opt_float("STARTUP_WAIT_SECONDS", defaults.startup_wait_seconds, 0, 600),
+        shutdown_timeout_seconds=opt_float("SHUTDOWN_TIMEOUT_SECONDS", defaults.shutdown_timeout_seconds, 0.5, 60),
+        health_timeout_seconds=opt_float("HEALTH_TIMEOUT_SECONDS", defaults.health_timeout_seconds, 0.05, 10),
+        session_key_ttl_seconds=opt_int("SESSION_KEY_TTL_SECONDS", defaults.session_key_ttl_seconds, 60, 86400),
+        qr_tick_ms=opt_int("QR_TICK_MS", defaults.qr_tick_ms, 50, 5000),
+        qr_per_frame=opt_int("QR_PER_FRAME", defaults.qr_per_frame, 1, 16),
+        qr_min_pool=opt_int("QR_MIN_POOL", defaults.qr_min_pool, 0, 200),
+        qr_window_seconds=opt_float("QR_WINDOW_SECONDS", defaults.qr_window_seconds, 1, 600),
+        scan_attempts=opt_int("SCAN_ATTEMPTS", defaults.scan_attempts, 1, 20),
+        countdown_seconds=opt_int("COUNTDOWN_SECONDS", defaults.countdown_seconds, 0, 30),
+        auto_close_interval_seconds=opt_float(
+            "AUTO_CLOSE_INTERVAL_SECONDS", defaults.auto_close_interval_seconds, 0.1, 300
+        ),
+        migrations_dir=opt_path("MIGRATIONS_DIR", defaults.migrations_dir),
+        static_dir=opt_path("STATIC_DIR", defaults.static_dir),
+    )

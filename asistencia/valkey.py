@@ -1,0 +1,65 @@
+"""The Valkey (Redis protocol) client as an application resource, and key naming.
+
+Every key and channel goes through `Keys` so several deployments (or test
+runs) can share one Valkey without seeing each other's data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from aiohttp import web
+
+from asistencia.appkeys import CONFIG, VALKEY
+from asistencia.waiting import wait_until_ready
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Valkey:
+    """A client plus the namespace all of this deployment's keys and channels live in."""
+
+    client: aioredis.Redis
+    prefix: str
+
+    def key(self, *parts: object) -> str:
+        return self.prefix + ":".join(str(part) for part in parts)
+
+
+def create_client(url: str) -> aioredis.Redis:
+    return aioredis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30,
+                                max_connections=200)
+
+
+def describe_url(url: str) -> str:
+    """The URL without credentials, for logs and error messages."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+async def connect_when_ready(url: str, *, wait_seconds: float) -> aioredis.Redis:
+    async def attempt() -> aioredis.Redis:
+        client = create_client(url)
+        try:
+            await client.ping()
+        except BaseException:
+            await client.aclose()
+            raise
+        return client
+
+    return await wait_until_ready("Valkey", describe_url(url), attempt, wait_seconds,
+                                  (RedisConnectionError, RedisTimeoutError, OSError))
+
+
+async def valkey_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    client = await connect_when_ready(config.valkey_url, wait_seconds=config.startup_wait_seconds)
+    app[VALKEY] = Valkey(client, config.valkey_prefix)
+    yield
+    await client.aclose()

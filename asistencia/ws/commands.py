@@ -1,0 +1,47 @@
+"""The command table: `@command(type, schema, roles)` binds a message type to its handler.
+
+Handlers are `async def handler(connection, message) -> dict | None`; what they
+return is sent back as the `result` for the message's `id`. Handler modules
+register themselves on import; `asistencia.ws.endpoint` imports them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import marshmallow
+
+if TYPE_CHECKING:
+    from asistencia.ws.connection import Connection
+
+CommandHandler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    type: str
+    schema: marshmallow.Schema
+    roles: tuple[str, ...]
+    handler: CommandHandler
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...]):
+    def register(handler: CommandHandler) -> CommandHandler:
+        if type_ in COMMANDS:
+            raise RuntimeError(f"WebSocket command {type_!r} registered twice")
+        COMMANDS[type_] = Command(type_, schema, roles, handler)
+        return handler
+
+    return register
+
+
+class CommandSchema(marshmallow.Schema):
+    """Every client message carries its `type` and may carry an `id` echoed in the reply."""
+
+    type = marshmallow.fields.String(required=True)
+    id = marshmallow.fields.Integer(load_default=None, strict=True)

@@ -1,0 +1,108 @@
+"""Per-connection state: the user, a bounded send queue drained by one writer
+task, background tasks and subscriptions undone when the socket ends.
+
+Only the endpoint's handler task calls `receive()`; anything may `send()`,
+which never blocks: a client that lets its queue fill up is cut off rather
+than allowed to stall the sender (a projector tick, the event hub).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from asistencia.tokens import User
+from asistencia.ws.const import CLOSE_TOO_SLOW, SEND_QUEUE_SIZE
+
+log = logging.getLogger(__name__)
+
+
+class CloseSocket(Exception):
+    """Raised by a command handler to end the connection with a close code."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Connection:
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, user: User,
+                 request_id: str, remote: str | None, queue_size: int = SEND_QUEUE_SIZE) -> None:
+        self.app = app
+        self.ws = ws
+        self.user = user
+        self.request_id = request_id
+        self.remote = remote
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self._tasks: set[asyncio.Task] = set()
+        self._cleanups: list[Callable[[], Any]] = []
+        self._closing = False
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{request_id}")
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._closing:
+            return
+        try:
+            self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
+        except asyncio.QueueFull:
+            log.warning("websocket client too slow, cutting it off",
+                        extra={"request_id": self.request_id, "user_id": self.user.id})
+            self.close_soon(CLOSE_TOO_SLOW, "send queue overflow")
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close from any task; the handler's receive loop then ends."""
+        if self._closing:
+            return
+        self._closing = True
+        self.start_task(self.ws.close(code=code, message=reason.encode()[:120]))
+
+    def start_task(self, coro: Coroutine) -> asyncio.Task:
+        """Run `coro` for the lifetime of this connection; it is cancelled when the socket ends."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("websocket background task failed", exc_info=task.exception(),
+                      extra={"request_id": self.request_id})
+
+    def on_close(self, cleanup: Callable[[], Any]) -> None:
+        """Register an undo (unsubscribe, release) to run when the connection ends."""
+        self._cleanups.append(cleanup)
+
+    async def _write_loop(self) -> None:
+        while True:
+            text = await self._queue.get()
+            if self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    async def aclose(self) -> None:
+        self._closing = True
+        for cleanup in reversed(self._cleanups):
+            try:
+                result = cleanup()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("websocket cleanup failed", extra={"request_id": self.request_id})
+        self._cleanups.clear()
+        tasks = [*self._tasks, self._writer]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,23 @@
+"""Builders for what the server sends; every outgoing message has a `type`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asistencia.errors import ApiError
+
+
+def auth_ok(user) -> dict[str, Any]:
+    return {"type": "auth_ok", "user": {"id": user.id, "username": user.username, "role": user.role}}
+
+
+def result(msg_id: int | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "result", "id": msg_id, "data": data or {}}
+
+
+def error(msg_id: int | None, exc: ApiError) -> dict[str, Any]:
+    return {"type": "error", "id": msg_id, **exc.to_json()}
+
+
+def event(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "event", "event": name, "data": data}

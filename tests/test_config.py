@@ -1,0 +1,64 @@
+"""Configuration from the environment: fixed names, clear errors, no usable secret outside dev."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from asistencia.config import DEV_JWT_SECRET, ConfigError, load_config
+
+REAL_SECRET = "s" * 40
+
+
+def test_defaults_match_the_spec(tmp_path):
+    config = load_config({"JWT_SECRET": REAL_SECRET}, env_file=tmp_path / "none")
+    assert config.database_url == "postgresql://postgres@127.0.0.1:5432/asistencia"
+    assert config.valkey_url == "redis://127.0.0.1:6379/0"
+    assert (config.host, config.port, config.dev) == ("0.0.0.0", 3000, False)
+    assert (config.webauthn_rp_id, config.webauthn_origin) == ("localhost", "http://localhost:3000")
+    assert config.trusted_proxies == (ipaddress.ip_network("127.0.0.1/32"),)
+    assert config.log_level == "INFO"
+    assert config.jwt_issuer is None and config.jwt_audience is None
+
+
+@pytest.mark.parametrize("environ", [{}, {"JWT_SECRET": ""}])
+def test_missing_secret_outside_dev_names_the_variable(environ, tmp_path):
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_config(environ, env_file=tmp_path / "none")
+
+
+@pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "short"])
+def test_default_or_weak_secret_outside_dev_is_refused(secret, tmp_path):
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_config({"JWT_SECRET": secret}, env_file=tmp_path / "none")
+
+
+def test_dev_mode_has_a_default_secret_and_dev_token_url(tmp_path):
+    config = load_config({"ASISTENCIA_DEV": "1"}, env_file=tmp_path / "none")
+    assert config.dev and config.jwt_secret == DEV_JWT_SECRET
+    assert config.token_url == "/api/dev/token"
+
+
+def test_dotenv_fills_gaps_and_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"JWT_SECRET={REAL_SECRET}\nPORT=4000\nLOG_LEVEL=debug\n")
+    config = load_config({"PORT": "5000"}, env_file=env_file)
+    assert (config.jwt_secret, config.port, config.log_level) == (REAL_SECRET, 5000, "DEBUG")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "http"), ("PORT", "70000"), ("TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip"),
+     ("ASISTENCIA_DEV", "maybe"), ("DATABASE_URL", "mysql://x"), ("VALKEY_URL", "http://x"),
+     ("WEBAUTHN_ORIGIN", "localhost:3000"), ("LOG_LEVEL", "LOUD"), ("QR_TICK_MS", "1")],
+)
+def test_invalid_values_name_their_variable(name, value, tmp_path):
+    with pytest.raises(ConfigError, match=name):
+        load_config({"JWT_SECRET": REAL_SECRET, name: value}, env_file=tmp_path / "none")
+
+
+def test_trusted_proxies_list(tmp_path):
+    config = load_config({"JWT_SECRET": REAL_SECRET, "TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16,::1"},
+                         env_file=tmp_path / "none")
+    assert [str(n) for n in config.trusted_proxies] == ["10.0.0.1/32", "192.168.0.0/16", "::1/128"]

@@ -1,0 +1,103 @@
+"""JWT verification as the PHP bridge issues tokens (SPEC §2), through the HTTP API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.helpers import bearer, error_of
+
+NOW = int(time.time())
+
+
+def claims(**overrides):
+    base = {"userId": 42, "username": "12345678-5", "rol": "alumno", "nombreCompleto": "Ana Pérez",
+            "iat": NOW, "nbf": NOW, "exp": NOW + 300, "jti": "abc"}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload, secret=TEST_SECRET, algorithm="HS256", headers=None):
+    return jwt.encode(payload, secret, algorithm=algorithm, headers=headers)
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+async def test_valid_token_identifies_the_user(client):
+    response = await client.get("/api/me", headers=bearer(sign(claims())))
+    assert response.status == 200
+    assert await response.json() == {"id": 42, "username": "12345678-5", "role": "alumno",
+                                     "full_name": "Ana Pérez"}
+
+
+async def test_leeway_accepts_a_token_expired_seconds_ago(client):
+    response = await client.get("/api/me", headers=bearer(sign(claims(exp=NOW - 10))))
+    assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (sign(claims(exp=NOW - 120)), "TOKEN_EXPIRED"),
+        (sign(claims(nbf=NOW + 120)), "TOKEN_NOT_YET_VALID"),
+        (sign(claims(), secret="another-secret-" + "y" * 30), "TOKEN_SIGNATURE"),
+        (b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims()) + ".", "TOKEN_ALGORITHM"),
+        (sign(claims(), secret="k" * 64, algorithm="HS512"), "TOKEN_ALGORITHM"),
+        (sign(claims(exp=None)), "TOKEN_CLAIMS"),
+        (sign(claims(userId=None)), "TOKEN_CLAIMS"),
+        (sign(claims(userId="42")), "TOKEN_CLAIMS"),
+        (sign(claims(userId=True)), "TOKEN_CLAIMS"),
+        (sign(claims(rol=None)), "TOKEN_CLAIMS"),
+        (sign(claims(rol="superuser")), "TOKEN_CLAIMS"),
+        (sign(claims(username="")), "TOKEN_CLAIMS"),
+        ("not-a-jwt", "TOKEN_MALFORMED"),
+        ("e30.e30", "TOKEN_MALFORMED"),
+        ("%%%." + b64(claims()) + ".sig", "TOKEN_MALFORMED"),
+    ],
+    ids=["expired", "not-yet-valid", "wrong-secret", "alg-none", "hs512", "no-exp", "no-userId",
+         "string-userId", "bool-userId", "no-rol", "unknown-rol", "empty-username", "garbage",
+         "two-parts", "bad-header"],
+)
+async def test_bad_tokens_are_refused_with_their_code(client, token, code):
+    response = await client.get("/api/me", headers=bearer(token))
+    assert await error_of(response) == (401, code)
+
+
+async def test_rs256_token_is_refused(client):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    response = await client.get("/api/me", headers=bearer(sign(claims(), secret=key, algorithm="RS256")))
+    assert await error_of(response) == (401, "TOKEN_ALGORITHM")
+
+
+async def test_missing_token_and_wrong_scheme(client):
+    assert await error_of(await client.get("/api/me")) == (401, "TOKEN_MISSING")
+    response = await client.get("/api/me", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert await error_of(response) == (401, "TOKEN_MALFORMED")
+
+
+async def test_issuer_and_audience_checked_when_configured(make_client, config):
+    client = await make_client(config.replace(jwt_issuer="hawaii", jwt_audience="asistencia"))
+    good = sign(claims(iss="hawaii", aud="asistencia"))
+    assert (await client.get("/api/me", headers=bearer(good))).status == 200
+    cases = [
+        (sign(claims(iss="elsewhere", aud="asistencia")), "TOKEN_ISSUER"),
+        (sign(claims(aud="asistencia")), "TOKEN_CLAIMS"),
+        (sign(claims(iss="hawaii", aud="other")), "TOKEN_AUDIENCE"),
+        (sign(claims(iss="hawaii")), "TOKEN_CLAIMS"),
+    ]
+    for token, code in cases:
+        assert await error_of(await client.get("/api/me", headers=bearer(token))) == (401, code)
+
+
+async def test_audience_ignored_when_not_configured(client):
+    response = await client.get("/api/me", headers=bearer(sign(claims(aud="whatever", iss="x"))))
+    assert response.status == 200

@@ -1,0 +1,78 @@
+"""The /ws auth phase and command loop (SPEC §4)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from asistencia.ws import const
+
+
+async def _closed_with(ws) -> int:
+    msg = await ws.receive(timeout=7)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING), msg
+    return ws.close_code
+
+
+async def test_auth_then_ping(client, token):
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": token("alumno", user_id=9)})
+        ok = await ws.receive_json(timeout=2)
+        assert ok == {"type": "auth_ok", "user": {"id": 9, "username": "user-9", "role": "alumno"}}
+        await ws.send_json({"type": "ping", "id": 1})
+        reply = await ws.receive_json(timeout=2)
+        assert reply["type"] == "result" and reply["id"] == 1
+        assert abs(reply["data"]["server_time_ms"] - time.time() * 1000) < 5000
+
+
+async def test_no_auth_message_within_deadline_closes_4408(client):
+    async with client.ws_connect("/ws") as ws:
+        started = time.monotonic()
+        assert await _closed_with(ws) == const.CLOSE_AUTH_TIMEOUT
+        assert 4.5 <= time.monotonic() - started < 7
+
+
+@pytest.mark.parametrize(
+    "first",
+    ['{"type":"ping"}', "not json", '["auth"]', '{"type":"auth"}', '{"type":"auth","token":5}'],
+)
+async def test_malformed_first_message_closes_4400(client, first):
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_str(first)
+        assert await _closed_with(ws) == const.CLOSE_MALFORMED
+
+
+async def test_invalid_token_closes_4401(client, token):
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": token(ttl_seconds=-120)})
+        assert await _closed_with(ws) == const.CLOSE_UNAUTHORIZED
+        assert ws.close_code == 4401
+
+
+async def test_after_auth_bad_messages(client, token):
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": token()})
+        await ws.receive_json(timeout=2)
+        await ws.send_json({"type": "teleport", "id": 3})
+        reply = await ws.receive_json(timeout=2)
+        assert reply == {"type": "error", "id": 3,
+                         "error": {"code": "UNKNOWN_COMMAND", "message": "Unknown command 'teleport'"}}
+        await ws.send_json({"type": "ping", "id": 4, "extra": True})
+        reply = await ws.receive_json(timeout=2)
+        assert reply["error"]["code"] == "VALIDATION_FAILED" and "extra" in reply["error"]["fields"]
+        await ws.send_str("{{{")
+        assert await _closed_with(ws) == const.CLOSE_MALFORMED
+
+
+async def test_shutdown_closes_sockets_with_going_away(make_client, config, token):
+    client = await make_client(config)
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "token": token()})
+    await ws.receive_json(timeout=2)
+    closing = asyncio.ensure_future(_closed_with(ws))
+    await client.app.shutdown()
+    assert await closing == const.CLOSE_GOING_AWAY
+    await ws.close()
