@@ -12,6 +12,7 @@ from asistencia.appkeys import CONFIG, STARTED_AT, WEBSOCKETS
 from asistencia.auth import authentication
 from asistencia.config import Config
 from asistencia.db import pg_pool_ctx
+from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
 from asistencia.middlewares import TrustedProxies, request_context
 from asistencia.migrations import migrations_ctx
@@ -42,7 +43,7 @@ def create_app(config: Config) -> web.Application:
     app[WEBSOCKETS] = weakref.WeakSet()
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
-    app.cleanup_ctx.extend([pg_pool_ctx, migrations_ctx, valkey_ctx])
+    app.cleanup_ctx.extend([pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx])
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

@@ -34,7 +34,7 @@ def load_catalog(language: str) -> Catalog:
     if not path.is_file():
         raise FileNotFoundError(f"no message catalog for {language!r}; have {available_languages()}")
     messages = json.loads(path.read_text(encoding="utf-8"))
-    for key, text in messages.items():
+    for text in messages.values():
         # Fail at startup, not mid-class, on a broken placeholder.
         list(string.Formatter().parse(text))
     return Catalog(language, messages)

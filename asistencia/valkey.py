@@ -32,9 +32,9 @@ class Valkey:
         return self.prefix + ":".join(str(part) for part in parts)
 
 
-def create_client(url: str) -> aioredis.Redis:
+def create_client(url: str, *, client_name: str | None = "asistencia") -> aioredis.Redis:
     return aioredis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30,
-                                max_connections=200)
+                                   max_connections=200, client_name=client_name)
 
 
 def describe_url(url: str) -> str:

@@ -45,7 +45,7 @@ async def _run(app: web.Application, check: Callable[[web.Application], Awaitabl
 async def health(request: web.Request) -> web.Response:
     app = request.app
     results = await asyncio.gather(*(_run(app, check) for check in CHECKS.values()))
-    checks = dict(zip(CHECKS, results))
+    checks = dict(zip(CHECKS, results, strict=True))
     failed = [name for name, result in checks.items() if not result["ok"]]
     body = {
         "status": "fail" if failed else "ok",

@@ -1,0 +1,134 @@
+"""The per-process event hub: one Valkey pub/sub subscription fanned out to local subscribers.
+
+Publishers call `publish(topic, event)` after their database commit; every
+process's hub receives it and calls the local callbacks for that topic (a
+WebSocket connection's non-blocking `send`, typically). If the pub/sub
+connection drops, the hub reconnects with backoff and tells every local
+subscriber to `resync`, since events may have been missed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from asistencia.appkeys import EVENTS, VALKEY
+from asistencia.valkey import Valkey
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[dict[str, Any]], None]
+RESYNC = {"event": "resync", "data": {}}
+
+
+class EventHub:
+    def __init__(self, vk: Valkey, *, max_backoff: float = 5.0) -> None:
+        self._vk = vk
+        self._prefix = vk.key("events", "")
+        self._subscribers: dict[str, set[Callback]] = defaultdict(set)
+        self._task: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+        self._max_backoff = max_backoff
+
+    def channel(self, topic: str | int) -> str:
+        return f"{self._prefix}{topic}"
+
+    async def publish(self, topic: str | int, event: str, data: dict[str, Any]) -> None:
+        """Send to every process. A Valkey failure is logged, not raised: the
+        database already holds the truth and subscribers resync on reconnect."""
+        message = json.dumps({"event": event, "data": data}, separators=(",", ":"))
+        try:
+            await self._vk.client.publish(self.channel(topic), message)
+        except RedisError:
+            log.warning("could not publish event", extra={"topic": str(topic), "event": event})
+
+    def subscribe(self, topic: str | int, callback: Callback) -> Callable[[], None]:
+        """Register synchronously (no await between this and a snapshot); returns the undo."""
+        subscribers = self._subscribers[str(topic)]
+        subscribers.add(callback)
+
+        def unsubscribe() -> None:
+            subscribers.discard(callback)
+            if not subscribers:
+                self._subscribers.pop(str(topic), None)
+
+        return unsubscribe
+
+    def _deliver(self, topic: str, event: dict[str, Any]) -> None:
+        for callback in list(self._subscribers.get(topic, ())):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber failed", extra={"topic": topic})
+
+    def _resync_all(self) -> None:
+        for topic in list(self._subscribers):
+            self._deliver(topic, RESYNC)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="event-hub")
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _listen(self) -> None:
+        pattern = _glob_escape(self._prefix) + "*"
+        backoff = 0.1
+        reconnecting = False
+        while True:
+            pubsub = self._vk.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(pattern)
+                self._ready.set()
+                if reconnecting:
+                    log.info("event hub reconnected; asking subscribers to resync")
+                    self._resync_all()
+                    reconnecting = False
+                backoff = 0.1
+                while True:
+                    # get_message needs a timeout: without one it busy-loops.
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    topic = message["channel"].decode()[len(self._prefix):]
+                    try:
+                        event = json.loads(message["data"])
+                    except (ValueError, TypeError):
+                        log.warning("dropping malformed event", extra={"topic": topic})
+                        continue
+                    self._deliver(topic, event)
+            except (RedisError, OSError) as exc:
+                log.warning("event hub lost Valkey; reconnecting",
+                            extra={"reason": str(exc) or type(exc).__name__, "retry_in_s": backoff})
+                reconnecting = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+async def events_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub = EventHub(app[VALKEY])
+    await hub.start()
+    app[EVENTS] = hub
+    yield
+    await hub.stop()
