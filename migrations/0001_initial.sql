@@ -107,11 +107,12 @@ CREATE TABLE rounds (
 );
 
 -- The outcome of a registration (SPEC §3.6): one per registration.
--- computed_status is what the rules say; status is what counts (it differs
--- only when a professor overrode it).
+-- computed_status is what the rules say (NULL while the student is still
+-- scanning: only a professor's override can create the row that early);
+-- status is what counts (it differs only when a professor overrode it).
 CREATE TABLE outcomes (
     registration_id  bigint PRIMARY KEY REFERENCES registrations (id),
-    computed_status  text NOT NULL CHECK (computed_status IN ('PRESENT', 'LATE', 'DOUBTFUL', 'ABSENT')),
+    computed_status  text CHECK (computed_status IN ('PRESENT', 'LATE', 'DOUBTFUL', 'ABSENT')),
     status           text NOT NULL CHECK (status IN ('PRESENT', 'LATE', 'DOUBTFUL', 'ABSENT', 'JUSTIFIED')),
     certainty        smallint CHECK (certainty BETWEEN 0 AND 100),
     rounds_completed smallint NOT NULL DEFAULT 0,
@@ -125,7 +126,8 @@ CREATE TABLE outcomes (
     override_note    text,
     overridden_by    bigint REFERENCES users (id),
     overridden_at    timestamptz,
-    CHECK (overridden = (override_note IS NOT NULL))
+    CHECK (overridden = (override_note IS NOT NULL)),
+    CHECK (overridden OR computed_status IS NOT NULL)
 );
 
 CREATE TABLE outcome_overrides (
