@@ -16,6 +16,7 @@ from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
 from asistencia.middlewares import TrustedProxies, request_context
 from asistencia.migrations import migrations_ctx
+from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
 from asistencia.routes import setup_routes
 from asistencia.valkey import valkey_ctx
@@ -43,7 +44,7 @@ def create_app(config: Config) -> web.Application:
     app[WEBSOCKETS] = weakref.WeakSet()
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
-    app.cleanup_ctx.extend([pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx])
+    app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx])
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

@@ -20,6 +20,7 @@ PG_POOL = web.AppKey("pg_pool", aiopg.Pool)
 VALKEY: web.AppKey[Valkey] = web.AppKey("valkey")
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
 STARTED_AT = web.AppKey("started_at", float)
+OPENAPI = web.AppKey("openapi", dict)
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 
 REQUEST_ID = web.RequestKey("request_id", str)

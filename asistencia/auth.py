@@ -54,6 +54,7 @@ def requires_role(*roles: str) -> Callable[[Handler], Handler]:
             check_role(current_user(request), roles)
             return await handler(request)
 
+        guarded.__roles__ = roles  # read by asistencia.openapi
         return guarded
 
     return decorate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from asistencia import pages
+from asistencia import openapi, pages
 from asistencia.api import dev, health, identity
 from asistencia.config import Config
 from asistencia.ws import endpoint
@@ -18,6 +18,7 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_get("/health", health.health)
     router.add_get("/ws", endpoint.websocket)
     router.add_get("/api/me", identity.me)
+    router.add_get("/api/openapi.json", openapi.openapi_json)
     router.add_get("/", pages.to_home)
     router.add_get(f"{PAGES}/", pages.index)
     if config.dev:

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia.appkeys import CONFIG
 from asistencia.demo import DEMO_USERS
+from asistencia.openapi import documented
 from asistencia.tokens import ROLES, mint_token
 from asistencia.validation import read_json
 
@@ -21,8 +22,12 @@ class DevTokenRequest(Schema):
     ttl_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
 
 
+@documented(body=DevTokenRequest)
 async def dev_token(request: web.Request) -> web.Response:
-    """Mint a token shaped like the PHP bridge's; defaults to the first demo user of the role."""
+    """Mint a token shaped like the PHP bridge's (dev mode only).
+
+    Defaults to the first demo user of the role; `ttl_seconds` lets tests make short-lived tokens.
+    """
     body = await read_json(request, DevTokenRequest())
     demo = next(user for user in DEMO_USERS if user.role == body["role"])
     user_id = body["user_id"] if body["user_id"] is not None else demo.id

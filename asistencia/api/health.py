@@ -10,6 +10,7 @@ from aiohttp import web
 
 from asistencia import __version__
 from asistencia.appkeys import CONFIG, PG_POOL, STARTED_AT, VALKEY
+from asistencia.openapi import documented
 
 
 async def _postgres(app: web.Application) -> None:
@@ -42,7 +43,9 @@ async def _run(app: web.Application, check: Callable[[web.Application], Awaitabl
     return outcome
 
 
+@documented(responses={503: "a dependency failed; the body names it"})
 async def health(request: web.Request) -> web.Response:
+    """Dependency checks: PostgreSQL and Valkey, for real, each with a short timeout."""
     app = request.app
     results = await asyncio.gather(*(_run(app, check) for check in CHECKS.values()))
     checks = dict(zip(CHECKS, results, strict=True))
