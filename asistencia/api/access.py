@@ -20,6 +20,7 @@ class AccessStateQuery(Schema):
 
 @requires_role(*STUDENT)
 async def state(request: web.Request) -> web.Response:
+    """Where the student stands (NOT_ENROLLED, ENROLLED_NO_SESSION, READY, BLOCKED) and the next action."""
     user = current_user(request)
     query = load_query(request, AccessStateQuery())
     device = await devices.current(request.app[PG_POOL], user.id)

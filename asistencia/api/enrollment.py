@@ -63,6 +63,7 @@ def device_json(device: Device) -> dict[str, Any]:
 
 @requires_role(*STUDENT)
 async def options(request: web.Request) -> web.Response:
+    """Passkey creation options for this phone; the challenge is single-use for 5 minutes."""
     user = current_user(request)
     body = await read_json(request, EnrollmentOptionsRequest())
     enrolled = [d for d in await devices.of_user(request.app[PG_POOL], user.id) if d.status == "enrolled"]
@@ -74,6 +75,7 @@ async def options(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def verify(request: web.Request) -> web.Response:
+    """Verify the new passkey and enroll the phone; the student's other devices are revoked."""
     user = current_user(request)
     body = await read_json(request, EnrollmentVerifyRequest())
     credential = passkeys.parse_registration(body["credential"])
@@ -96,6 +98,7 @@ async def verify(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def list_devices(request: web.Request) -> web.Response:
+    """The student's own devices, newest first, with why each one ended."""
     user = current_user(request)
     own = await devices.of_user(request.app[PG_POOL], user.id)
     return web.json_response({"devices": [device_json(d) for d in own]})
@@ -103,6 +106,7 @@ async def list_devices(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def revoke(request: web.Request) -> web.Response:
+    """Revoke one of the student's own devices; its login (session key) ends with it."""
     user = current_user(request)
     device_id = load(DevicePath(), dict(request.match_info))["id"]
     async with transaction(request.app[PG_POOL]) as cur:

@@ -50,6 +50,7 @@ def _client_key(text: str) -> bytes:
 
 @requires_role(*STUDENT)
 async def options(request: web.Request) -> web.Response:
+    """Passkey request options for the enrolled phone; `challenge` is the server challenge."""
     user = current_user(request)
     await read_json(request, LoginOptionsRequest())
     device = await devices.current(request.app[PG_POOL], user.id)
@@ -62,6 +63,10 @@ async def options(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def verify(request: web.Request) -> web.Response:
+    """Verify the assertion over SHA-256(challenge || client_public_key) and derive the session key.
+
+    Replies with the server's ephemeral public key; the key itself never travels.
+    """
     user = current_user(request)
     app = request.app
     config, pool, vk = app[CONFIG], app[PG_POOL], app[VALKEY]
@@ -112,5 +117,6 @@ async def verify(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def logout(request: web.Request) -> web.Response:
+    """End the device login: the session key is deleted and scanning stops."""
     await session_keys.delete(request.app[VALKEY], current_user(request).id)
     return web.Response(status=204)
