@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from asistencia import openapi, pages
-from asistencia.api import dev, health, identity
+from asistencia.api import access, dev, enrollment, health, identity, login
 from asistencia.config import Config
 from asistencia.ws import endpoint
 
@@ -19,6 +19,14 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_get("/ws", endpoint.websocket)
     router.add_get("/api/me", identity.me)
     router.add_get("/api/openapi.json", openapi.openapi_json)
+    router.add_get("/api/access/state", access.state)
+    router.add_post("/api/enrollment/options", enrollment.options)
+    router.add_post("/api/enrollment/verify", enrollment.verify)
+    router.add_get("/api/enrollment/devices", enrollment.list_devices)
+    router.add_delete("/api/enrollment/devices/{id}", enrollment.revoke)
+    router.add_post("/api/login/options", login.options)
+    router.add_post("/api/login/verify", login.verify)
+    router.add_delete("/api/login", login.logout)
     router.add_get("/", pages.to_home)
     router.add_get(f"{PAGES}/", pages.index)
     if config.dev:

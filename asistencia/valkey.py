@@ -10,10 +10,10 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
+from aiohttp import web
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from aiohttp import web
 
 from asistencia.appkeys import CONFIG, VALKEY
 from asistencia.waiting import wait_until_ready

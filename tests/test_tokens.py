@@ -12,12 +12,15 @@ import pytest
 from tests.conftest import TEST_SECRET
 from tests.helpers import bearer, error_of
 
-NOW = int(time.time())
+def now() -> int:
+    return int(time.time())
 
 
 def claims(**overrides):
+    """Claims relative to the moment the test runs (never to import time)."""
+    t = now()
     base = {"userId": 42, "username": "12345678-5", "rol": "alumno", "nombreCompleto": "Ana Pérez",
-            "iat": NOW, "nbf": NOW, "exp": NOW + 300, "jti": "abc"}
+            "iat": t, "nbf": t, "exp": t + 300, "jti": "abc"}
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -38,35 +41,35 @@ async def test_valid_token_identifies_the_user(client):
 
 
 async def test_leeway_accepts_a_token_expired_seconds_ago(client):
-    response = await client.get("/api/me", headers=bearer(sign(claims(exp=NOW - 10))))
+    response = await client.get("/api/me", headers=bearer(sign(claims(exp=now() - 10))))
     assert response.status == 200
 
 
 @pytest.mark.parametrize(
-    ("token", "code"),
+    ("make_token", "code"),
     [
-        (sign(claims(exp=NOW - 120)), "TOKEN_EXPIRED"),
-        (sign(claims(nbf=NOW + 120)), "TOKEN_NOT_YET_VALID"),
-        (sign(claims(), secret="another-secret-" + "y" * 30), "TOKEN_SIGNATURE"),
-        (b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims()) + ".", "TOKEN_ALGORITHM"),
-        (sign(claims(), secret="k" * 64, algorithm="HS512"), "TOKEN_ALGORITHM"),
-        (sign(claims(exp=None)), "TOKEN_CLAIMS"),
-        (sign(claims(userId=None)), "TOKEN_CLAIMS"),
-        (sign(claims(userId="42")), "TOKEN_CLAIMS"),
-        (sign(claims(userId=True)), "TOKEN_CLAIMS"),
-        (sign(claims(rol=None)), "TOKEN_CLAIMS"),
-        (sign(claims(rol="superuser")), "TOKEN_CLAIMS"),
-        (sign(claims(username="")), "TOKEN_CLAIMS"),
-        ("not-a-jwt", "TOKEN_MALFORMED"),
-        ("e30.e30", "TOKEN_MALFORMED"),
-        ("%%%." + b64(claims()) + ".sig", "TOKEN_MALFORMED"),
+        (lambda: sign(claims(exp=now() - 120)), "TOKEN_EXPIRED"),
+        (lambda: sign(claims(nbf=now() + 120)), "TOKEN_NOT_YET_VALID"),
+        (lambda: sign(claims(), secret="another-secret-" + "y" * 30), "TOKEN_SIGNATURE"),
+        (lambda: b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims()) + ".", "TOKEN_ALGORITHM"),
+        (lambda: sign(claims(), secret="k" * 64, algorithm="HS512"), "TOKEN_ALGORITHM"),
+        (lambda: sign(claims(exp=None)), "TOKEN_CLAIMS"),
+        (lambda: sign(claims(userId=None)), "TOKEN_CLAIMS"),
+        (lambda: sign(claims(userId="42")), "TOKEN_CLAIMS"),
+        (lambda: sign(claims(userId=True)), "TOKEN_CLAIMS"),
+        (lambda: sign(claims(rol=None)), "TOKEN_CLAIMS"),
+        (lambda: sign(claims(rol="superuser")), "TOKEN_CLAIMS"),
+        (lambda: sign(claims(username="")), "TOKEN_CLAIMS"),
+        (lambda: "not-a-jwt", "TOKEN_MALFORMED"),
+        (lambda: "e30.e30", "TOKEN_MALFORMED"),
+        (lambda: "%%%." + b64(claims()) + ".sig", "TOKEN_MALFORMED"),
     ],
     ids=["expired", "not-yet-valid", "wrong-secret", "alg-none", "hs512", "no-exp", "no-userId",
          "string-userId", "bool-userId", "no-rol", "unknown-rol", "empty-username", "garbage",
          "two-parts", "bad-header"],
 )
-async def test_bad_tokens_are_refused_with_their_code(client, token, code):
-    response = await client.get("/api/me", headers=bearer(token))
+async def test_bad_tokens_are_refused_with_their_code(client, make_token, code):
+    response = await client.get("/api/me", headers=bearer(make_token()))
     assert await error_of(response) == (401, code)
 
 
