@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class Config:
         ipaddress.ip_network("127.0.0.1/32"),
     )
     log_level: str = "INFO"
+    timezone: str = "America/Santiago"
     token_url: str = "/api_get_asistencia_token.php"
     startup_wait_seconds: float = 30.0
     shutdown_timeout_seconds: float = 8.0
@@ -105,6 +107,14 @@ def _networks(name: str, raw: str) -> tuple:
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     if not raw.startswith(tuple(f"{scheme}://" for scheme in schemes)):
         raise ConfigError(f"{name} must start with {' or '.join(s + '://' for s in schemes)}, got {raw!r}")
+    return raw
+
+
+def _timezone(name: str, raw: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} must be an IANA time zone like America/Santiago, got {raw!r}") from None
     return raw
 
 
@@ -175,6 +185,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         webauthn_origin=_origin("WEBAUTHN_ORIGIN", get("WEBAUTHN_ORIGIN") or defaults.webauthn_origin),
         trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "127.0.0.1")),
         log_level=log_level,
+        timezone=_timezone("TIMEZONE", get("TIMEZONE") or defaults.timezone),
         token_url=get("TOKEN_URL") or ("/api/dev/token" if dev else defaults.token_url),
         startup_wait_seconds=opt_float("STARTUP_WAIT_SECONDS", defaults.startup_wait_seconds, 0, 600),
         shutdown_timeout_seconds=opt_float("SHUTDOWN_TIMEOUT_SECONDS", defaults.shutdown_timeout_seconds, 0.5, 60),

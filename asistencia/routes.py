@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from asistencia import openapi, pages
-from asistencia.api import access, dev, enrollment, health, identity, login
+from asistencia.api import access, dev, enrollment, health, identity, login, reports
 from asistencia.config import Config
 from asistencia.ws import endpoint
 
@@ -27,6 +27,13 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_post("/api/login/options", login.options)
     router.add_post("/api/login/verify", login.verify)
     router.add_delete("/api/login", login.logout)
+    # Outcomes: attendance list, overrides, exports, course summaries.
+    router.add_get("/api/sessions/{id}/attendance", reports.attendance)
+    router.add_get("/api/sessions/{id}/attendance.csv", reports.attendance_csv)
+    router.add_get("/api/sessions/{id}/attendance/legacy", reports.legacy)
+    router.add_patch("/api/sessions/{id}/attendance/{user_id}", reports.override)
+    router.add_get("/api/courses/{course_code}/summary", reports.course_summary_json)
+    router.add_get("/api/courses/{course_code}/summary.csv", reports.course_summary_csv)
     router.add_get("/", pages.to_home)
     router.add_get(f"{PAGES}/", pages.index)
     if config.dev:

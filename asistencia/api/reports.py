@@ -1,0 +1,236 @@
+"""Outcomes professors use: the attendance list, overrides, CSV and legacy exports, course summaries.
+
+A professor sees only their own sessions (someone else's is a 404, as if it
+did not exist); an admin sees all.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+from typing import Any
+
+from aiohttp import web
+from marshmallow import Schema, fields, validate
+
+from asistencia.appkeys import CONFIG, EVENTS, PG_POOL
+from asistencia.auth import STAFF, current_user, requires_role
+from asistencia.db import transaction
+from asistencia.domain import attendance_list, course_summary, legacy_export
+from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
+from asistencia.errors import Conflict, NotFound, Refused
+from asistencia.store import overrides, reports, users
+from asistencia.openapi import documented
+from asistencia.validation import load, load_query, read_json
+
+# Where the classes happen: dates and local times in reports are this zone's.
+BIGINT_MAX = 2**63 - 1
+
+
+def _isoformat(value: Any) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_dumps = functools.partial(json.dumps, default=_isoformat, ensure_ascii=False)
+
+
+def _json(data: Any) -> web.Response:
+    return web.json_response(data, dumps=_dumps)
+
+
+def _csv(body: bytes, filename: str) -> web.Response:
+    return web.Response(body=body, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+class CommaSeparated(fields.List):
+    """A query parameter holding a comma-separated list: `?status=PRESENT,LATE`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        return super()._deserialize(parts, attr, data, **kwargs)
+
+
+class SessionPath(Schema):
+    id = fields.Integer(required=True, validate=validate.Range(min=1, max=BIGINT_MAX))
+
+
+class StudentPath(SessionPath):
+    user_id = fields.Integer(required=True, validate=validate.Range(min=0, max=BIGINT_MAX))
+
+
+class CoursePath(Schema):
+    course_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class AttendanceQuery(Schema):
+    status = CommaSeparated(fields.String(validate=validate.OneOf(attendance_list.LIST_STATUSES)),
+                            load_default=list)
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    sort = fields.String(load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
+
+
+class LegacyQuery(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class SummaryQuery(Schema):
+    semester = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+
+
+def _not_blank(text: str) -> None:
+    if not text.strip():
+        raise validate.ValidationError("Write why the status changes.")
+
+
+class OverrideBody(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
+    note = fields.String(required=True, validate=[validate.Length(max=1000), _not_blank])
+
+
+def _session_not_found() -> NotFound:
+    return NotFound("No such session", code="SESSION_NOT_FOUND")
+
+
+def _session_header(session: dict[str, Any]) -> dict[str, Any]:
+    header = {key: session[key] for key in (
+        "id", "course_code", "course_name", "room", "semester", "block", "rounds", "duration_minutes",
+        "late_after_minutes", "join_code", "status", "created_at", "ends_at", "closed_at", "closed_by")}
+    header["professor"] = {"id": session["professor_id"], "username": session["professor_username"],
+                           "full_name": session["professor_full_name"]}
+    return header
+
+
+async def _session_attendance(request: web.Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    session_id = load(SessionPath(), dict(request.match_info))["id"]
+    async with transaction(request.app[PG_POOL]) as cur:
+        await reports.snapshot(cur)
+        await reports.local_time(cur, request.app[CONFIG].timezone)
+        session = await reports.visible_session(cur, session_id, current_user(request))
+        if session is None:
+            raise _session_not_found()
+        rows = await reports.registrations(cur, session_id)
+        history = await reports.override_history(cur, session_id)
+    return session, [attendance_list.student_entry(row, history.get(row["user_id"], ())) for row in rows]
+
+
+@requires_role(*STAFF)
+@documented(query=AttendanceQuery)
+async def attendance(request: web.Request) -> web.Response:
+    """Attendance list of a session: live while active, final after close.
+
+    Filter with `status` (comma list) and `q` (name or RUT fragment); order with `sort` (`-field` descending).
+    """
+    query = load_query(request, AttendanceQuery())
+    session, students = await _session_attendance(request)
+    return _json({
+        "session": _session_header(session),
+        "totals": attendance_list.status_totals(students),
+        "students": attendance_list.select_students(students, statuses=query["status"], search=query["q"],
+                                                    sort=query["sort"]),
+    })
+
+
+@requires_role(*STAFF)
+@documented(query=AttendanceQuery, produces="text/csv")
+async def attendance_csv(request: web.Request) -> web.Response:
+    """Attendance list as a spreadsheet (UTF-8 with BOM, `;`), same filters as the JSON list."""
+    query = load_query(request, AttendanceQuery())
+    session, students = await _session_attendance(request)
+    chosen = attendance_list.select_students(students, statuses=query["status"], search=query["q"],
+                                             sort=query["sort"])
+    body = spreadsheet_csv(attendance_list.CSV_COLUMNS, map(attendance_list.csv_row, chosen))
+    filename = attachment_filename("asistencia", session["course_code"],
+                                   session["created_at"].date().isoformat(), session["join_code"])
+    return _csv(body, filename)
+
+
+@requires_role(*STAFF)
+@documented(query=LegacyQuery)
+async def legacy(request: web.Request) -> web.Response:
+    """Final attendance in the legacy shape Hawaii records (JSON, or `format=csv`)."""
+    session_id = load(SessionPath(), dict(request.match_info))["id"]
+    query = load_query(request, LegacyQuery())
+    async with transaction(request.app[PG_POOL]) as cur:
+        await reports.snapshot(cur)
+        session = await reports.visible_session(cur, session_id, current_user(request))
+        if session is None:
+            raise _session_not_found()
+        if session["status"] != "closed":
+            raise Refused("Only a closed session can be exported to the legacy system",
+                          code="SESSION_NOT_CLOSED")
+        outcomes = await reports.legacy_outcomes(cur, session_id)
+    if any(row["status"] is None for row in outcomes):
+        raise Conflict("The session is closed but not every registration is finalised yet",
+                       code="SESSION_NOT_FINALISED")
+    records = legacy_export.legacy_records(session["join_code"], outcomes)
+    if query["format"] == "csv":
+        body = plain_csv(legacy_export.FIELDS, ([record[f] for f in legacy_export.FIELDS] for record in records))
+        return _csv(body, attachment_filename("legacy", session["course_code"], session["join_code"]))
+    return _json({"records": records})
+
+
+@requires_role(*STAFF)
+@documented(body=OverrideBody)
+async def override(request: web.Request) -> web.Response:
+    """Override a student's status with a required note; audited, and never undone by finalisation."""
+    path = load(StudentPath(), dict(request.match_info))
+    body = await read_json(request, OverrideBody())
+    session_id, user_id = path["id"], path["user_id"]
+    actor = current_user(request)
+    async with transaction(request.app[PG_POOL]) as cur:
+        await reports.local_time(cur, request.app[CONFIG].timezone)
+        session = await reports.visible_session(cur, session_id, actor)
+        if session is None:
+            raise _session_not_found()
+        if session["status"] == "cancelled":
+            raise Refused("A cancelled session's attendance does not count; nothing to correct",
+                          code="SESSION_CANCELLED")
+        registration = await overrides.registration_id(cur, session_id, user_id)
+        if registration is None:
+            raise NotFound("That student did not join this session", code="REGISTRATION_NOT_FOUND")
+        await users.remember_in(cur, actor)
+        await overrides.override_outcome(cur, registration, actor_id=actor.id, status=body["status"],
+                                         note=body["note"].strip())
+        [row] = await reports.registrations(cur, session_id, user_id)
+        history = await reports.override_history(cur, session_id, user_id)
+    student = attendance_list.student_entry(row, history.get(user_id, ()))
+    await request.app[EVENTS].publish(session_id, "override", {
+        "user_id": user_id, "status": student["status"], "computed_status": student["computed_status"],
+        "overridden_by": actor.id, "overridden_at": student["override"]["at"].isoformat()})
+    return _json({"student": student})
+
+
+async def _course_summary(request: web.Request) -> dict[str, Any]:
+    course_code = load(CoursePath(), dict(request.match_info))["course_code"]
+    semester = load_query(request, SummaryQuery())["semester"]
+    async with transaction(request.app[PG_POOL]) as cur:
+        await reports.snapshot(cur)
+        await reports.local_time(cur, request.app[CONFIG].timezone)
+        sessions = await reports.course_sessions(cur, course_code, semester, current_user(request))
+        if not sessions:
+            raise NotFound("No sessions of that course to summarise", code="COURSE_NOT_FOUND")
+        held = [s["id"] for s in sessions if s["status"] == "closed"]
+        registrations = await reports.course_registrations(cur, held) if held else []
+    return course_summary.course_summary(course_code, semester, sessions, registrations)
+
+
+@requires_role(*STAFF)
+@documented(query=SummaryQuery)
+async def course_summary_json(request: web.Request) -> web.Response:
+    """Course summary: students × sessions, attendance rates and chart series."""
+    return _json(await _course_summary(request))
+
+
+@requires_role(*STAFF)
+@documented(query=SummaryQuery, produces="text/csv")
+async def course_summary_csv(request: web.Request) -> web.Response:
+    """Course summary grid as a spreadsheet."""
+    summary = await _course_summary(request)
+    body = spreadsheet_csv(course_summary.csv_header(summary), course_summary.csv_rows(summary))
+    return _csv(body, attachment_filename("resumen", summary["course_code"], summary["semester"] or ""))

@@ -1,0 +1,171 @@
+"""Class data written straight into the schema, for the report tests.
+
+The attendance loop (sessions, join, scan, close) is built elsewhere; until
+it lands, report tests create its rows here, in one place, so they can later
+be produced by the real flow instead. `record_outcome` and `finalise` write
+outcomes with the rule the attendance loop must follow (README, "Overrides"):
+they fill `computed_status` and the figures but keep the `status` of an
+outcome a professor overrode.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+
+from asistencia.demo import student_id
+
+# 10:00 in Santiago (UTC-3 in November).
+CLASS_START = datetime.datetime(2026, 11, 27, 13, 0, tzinfo=datetime.timezone.utc)
+MINUTE = datetime.timedelta(minutes=1)
+
+
+def user(pg, user_id: int, username: str, role: str, full_name: str | None = None) -> int:
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO users (id, username, full_name, role) VALUES (%s, %s, %s, %s)",
+                    (user_id, username, full_name, role))
+    return user_id
+
+
+def professor(pg, user_id: int = 1001, username: str = "profesora@usm.cl",
+              full_name: str = "Profesora Contreras") -> int:
+    return user(pg, user_id, username, "profesor", full_name)
+
+
+def student(pg, rut: str, full_name: str | None = None) -> int:
+    """A student numbered as the PHP bridge does: abs(crc32(RUT))."""
+    return user(pg, student_id(rut), rut, "alumno", full_name)
+
+
+def class_session(pg, professor_id: int, *, course_code: str = "INF-239", course_name: str = "Bases de Datos",
+                  semester: str = "2026-2", block: str = "3-4", room: str = "A-201", join_code: str = "KXMPRT",
+                  rounds: int = 3, late_after_minutes: int | None = 10,
+                  created_at: datetime.datetime = CLASS_START, status: str = "active") -> int:
+    """A session; `status="closed"` only marks it closed (use `finalise` for outcomes)."""
+    closed_at = None if status == "active" else created_at + 15 * MINUTE
+    with pg.cursor() as cur:
+        cur.execute(
+            """INSERT INTO class_sessions (professor_id, course_code, course_name, room, semester, block, rounds,
+                                           late_after_minutes, join_code, status, created_at, ends_at,
+                                           closed_at, closed_by)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (professor_id, course_code, course_name, room, semester, block, rounds, late_after_minutes,
+             join_code, status, created_at, created_at + 15 * MINUTE, closed_at,
+             None if closed_at is None else "professor"))
+        return cur.fetchone()[0]
+
+
+def join(pg, session_id: int, user_id: int, *, joined_after: datetime.timedelta = MINUTE,
+         origin_ip: str | None = "10.0.0.7", state: str = "scanning", failures: int = 0) -> int:
+    """A registration `joined_after` the session opened; returns its id."""
+    with pg.cursor() as cur:
+        cur.execute(
+            """INSERT INTO registrations (session_id, user_id, origin_ip, joined_at, state, failures)
+               SELECT id, %s, %s, created_at + %s, %s, %s FROM class_sessions WHERE id = %s
+               RETURNING id""",
+            (user_id, origin_ip, joined_after, state, failures, session_id))
+        return cur.fetchone()[0]
+
+
+def pass_rounds(pg, registration_id: int, response_ms: list[int]) -> None:
+    """Record the student's next rounds as passed with these response times."""
+    with pg.cursor() as cur:
+        cur.execute("SELECT current_round FROM registrations WHERE id = %s", (registration_id,))
+        first = cur.fetchone()[0]
+        for number, ms in enumerate(response_ms, start=first):
+            cur.execute(
+                """INSERT INTO rounds (registration_id, round, response_ms, projected_at, scanned_at)
+                   SELECT id, %s, %s, joined_at + %s * interval '20 seconds',
+                          joined_at + %s * interval '20 seconds' + %s * interval '1 millisecond'
+                     FROM registrations WHERE id = %s""",
+                (number, ms, number, number, ms, registration_id))
+        cur.execute("UPDATE registrations SET current_round = %s WHERE id = %s",
+                    (first + len(response_ms), registration_id))
+
+
+# The outcome write the attendance loop must use: computed fields always,
+# `status` only when no professor has overridden it.
+_OUTCOME_UPSERT = """
+INSERT INTO outcomes (registration_id, computed_status, status, certainty, rounds_completed,
+                      rt_mean_ms, rt_sd_ms, rt_min_ms, rt_max_ms, rt_median_ms)
+VALUES (%(registration_id)s, %(status)s, %(status)s, %(certainty)s, %(rounds)s,
+        %(mean)s, %(sd)s, %(min)s, %(max)s, %(median)s)
+ON CONFLICT (registration_id) DO UPDATE
+   SET computed_status = EXCLUDED.computed_status,
+       status = CASE WHEN outcomes.overridden THEN outcomes.status ELSE EXCLUDED.status END,
+       certainty = EXCLUDED.certainty, rounds_completed = EXCLUDED.rounds_completed,
+       rt_mean_ms = EXCLUDED.rt_mean_ms, rt_sd_ms = EXCLUDED.rt_sd_ms, rt_min_ms = EXCLUDED.rt_min_ms,
+       rt_max_ms = EXCLUDED.rt_max_ms, rt_median_ms = EXCLUDED.rt_median_ms, computed_at = now()
+"""
+
+
+def record_outcome(pg, registration_id: int, status: str, certainty: int | None, response_ms: list[int]) -> None:
+    with pg.cursor() as cur:
+        cur.execute(_OUTCOME_UPSERT, {
+            "registration_id": registration_id, "status": status, "certainty": certainty,
+            "rounds": len(response_ms),
+            "mean": statistics.fmean(response_ms) if response_ms else None,
+            "sd": statistics.stdev(response_ms) if len(response_ms) > 1 else None,
+            "min": min(response_ms, default=None), "max": max(response_ms, default=None),
+            "median": statistics.median(response_ms) if response_ms else None,
+        })
+
+
+def complete(pg, session_id: int, user_id: int, *, status: str = "PRESENT", certainty: int = 88,
+             response_ms: tuple[int, ...] = (900, 1100, 1000), joined_after: datetime.timedelta = MINUTE,
+             origin_ip: str | None = "10.0.0.7", failures: int = 0) -> int:
+    """A student who joined, passed every round and got `status` computed."""
+    registration_id = join(pg, session_id, user_id, joined_after=joined_after, origin_ip=origin_ip,
+                           failures=failures)
+    pass_rounds(pg, registration_id, list(response_ms))
+    finish(pg, registration_id, status=status, certainty=certainty)
+    return registration_id
+
+
+def finish(pg, registration_id: int, *, status: str, certainty: int) -> None:
+    """The last round was passed: the registration completes and its outcome is computed."""
+    with pg.cursor() as cur:
+        cur.execute("UPDATE registrations SET state = 'completed', completed_at = joined_at + interval '2 minutes' "
+                    "WHERE id = %s", (registration_id,))
+        cur.execute("SELECT response_ms FROM rounds WHERE registration_id = %s ORDER BY round", (registration_id,))
+        response_ms = [row[0] for row in cur.fetchall()]
+    record_outcome(pg, registration_id, status, certainty, response_ms)
+
+
+def finalise(pg, session_id: int) -> None:
+    """Close the session: everyone who did not complete is ABSENT (idempotent)."""
+    with pg.cursor() as cur:
+        cur.execute("UPDATE class_sessions SET status = 'closed', closed_at = COALESCE(closed_at, now()), "
+                    "closed_by = COALESCE(closed_by, 'professor') WHERE id = %s", (session_id,))
+        cur.execute("SELECT id FROM registrations WHERE session_id = %s AND state <> 'completed'", (session_id,))
+        unfinished = [row[0] for row in cur.fetchall()]
+    for registration_id in unfinished:
+        with pg.cursor() as cur:
+            cur.execute("SELECT response_ms FROM rounds WHERE registration_id = %s ORDER BY round",
+                        (registration_id,))
+            response_ms = [row[0] for row in cur.fetchall()]
+        record_outcome(pg, registration_id, "ABSENT", None, response_ms)
+
+
+def cancel(pg, session_id: int) -> None:
+    with pg.cursor() as cur:
+        cur.execute("UPDATE class_sessions SET status = 'cancelled', closed_at = now() WHERE id = %s", (session_id,))
+
+
+def outcome_row(pg, session_id: int, user_id: int) -> dict | None:
+    """The stored outcome of a student in a session, for assertions."""
+    with pg.cursor() as cur:
+        cur.execute("""SELECT o.* FROM outcomes o JOIN registrations r ON r.id = o.registration_id
+                        WHERE r.session_id = %s AND r.user_id = %s""", (session_id, user_id))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([c.name for c in cur.description], row))
+
+
+def override_audit(pg, session_id: int, user_id: int) -> list[tuple]:
+    """(actor_id, from_status, to_status, note) of each override, oldest first."""
+    with pg.cursor() as cur:
+        cur.execute("""SELECT h.actor_id, h.from_status, h.to_status, h.note
+                         FROM outcome_overrides h JOIN registrations r ON r.id = h.registration_id
+                        WHERE r.session_id = %s AND r.user_id = %s ORDER BY h.at, h.id""",
+                    (session_id, user_id))
+        return cur.fetchall()
