@@ -1,0 +1,178 @@
+// QR codes in the browser: draw a text onto a canvas (projector) and find
+// codes in camera frames (scanner). Wraps the vendored qrcode-generator and
+// jsQR so pages never touch them directly.
+
+import qrcode from "../../vendor/qrcode-generator-2.0.4/qrcode.mjs";
+// jsQR ships as a UMD bundle: imported for its side effect, it sets self.jsQR.
+import "../../vendor/jsqr-1.4.0/jsQR.js";
+
+const jsQR = globalThis.jsQR;
+
+// Level M (15 % of codewords recoverable) keeps a 75-character base45
+// payload at version 4 (33×33 modules). From the back of a lecture hall the
+// limit is how many camera pixels land on each module, so fewer, larger
+// modules beat more redundancy; M still absorbs a glare spot or a head in
+// the way, which L (7 %) would not. Q and H would need versions 5 and 6.
+// With the quiet zone the code is 41 modules wide: a full-height code on a
+// 1080p projector gets 26-pixel modules.
+export const EC_LEVEL = "M";
+// The standard's quiet zone; drawn into the canvas so it never depends on
+// the colour of what surrounds it.
+export const QUIET_MODULES = 4;
+
+const QR_ALPHANUMERIC = /^[0-9A-Z $%*+\-./:]*$/;
+
+/** The module matrix of `text`: alphanumeric mode when the text allows it, else bytes. */
+function encodeQr(text) {
+  const code = qrcode(0, EC_LEVEL);
+  code.addData(text, QR_ALPHANUMERIC.test(text) ? "Alphanumeric" : "Byte");
+  code.make();
+  return code;
+}
+
+/**
+ * Draw `text` as a QR code filling a square of at most `pixels` device
+ * pixels (quiet zone included). Every module is the same whole number of
+ * pixels, so edges stay sharp; scale the canvas with CSS
+ * `image-rendering: pixelated` if it must grow further.
+ * Returns {modules, moduleSize, size} where size is the canvas side.
+ */
+export function drawQr(canvas, text, { pixels }) {
+  if (!(pixels > 0)) {
+    throw new TypeError("drawQr needs the side in device pixels: { pixels }");
+  }
+  const code = encodeQr(text);
+  const modules = code.getModuleCount();
+  const units = modules + 2 * QUIET_MODULES;
+  const moduleSize = Math.max(1, Math.floor(pixels / units));
+  const size = units * moduleSize;
+  canvas.width = size;
+  canvas.height = size;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, size, size);
+  context.fillStyle = "#000";
+  for (let row = 0; row < modules; row += 1) {
+    for (let col = 0; col < modules; col += 1) {
+      if (code.isDark(row, col)) {
+        context.fillRect((col + QUIET_MODULES) * moduleSize, (row + QUIET_MODULES) * moduleSize, moduleSize, moduleSize);
+      }
+    }
+  }
+  return { modules, moduleSize, size };
+}
+
+// jsQR copies a call's options into its shared defaults, so every call passes them all.
+// Projected codes are dark on light: skipping the inverted pass halves the work.
+const DECODE_OPTIONS = Object.freeze({ inversionAttempts: "dontInvert" });
+
+/**
+ * The one QR code in `image` (an ImageData or {data, width, height}):
+ * {text, modules, corners: [topLeft, topRight, bottomRight, bottomLeft]} or null.
+ */
+export function decodeQr(image) {
+  const found = jsQR(image.data, image.width, image.height, { ...DECODE_OPTIONS });
+  if (!found) {
+    return null;
+  }
+  const { topLeftCorner, topRightCorner, bottomLeftCorner, bottomRightCorner } = found.location;
+  return {
+    text: found.data,
+    modules: 17 + 4 * found.version,
+    corners: [topLeftCorner, topRightCorner, bottomRightCorner, bottomLeftCorner],
+  };
+}
+
+function crop(image, x, y, width, height) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let row = 0; row < height; row += 1) {
+    const start = ((y + row) * image.width + x) * 4;
+    data.set(image.data.subarray(start, start + width * 4), row * width * 4);
+  }
+  return { data, width, height };
+}
+
+function decodeWindow(image, centerX, centerY, side) {
+  const size = Math.min(Math.round(side), image.width, image.height);
+  const x = Math.min(Math.max(0, Math.round(centerX - size / 2)), image.width - size);
+  const y = Math.min(Math.max(0, Math.round(centerY - size / 2)), image.height - size);
+  const found = decodeQr(crop(image, x, y, size, size));
+  if (found) {
+    found.corners = found.corners.map((p) => ({ x: p.x + x, y: p.y + y }));
+  }
+  return found;
+}
+
+// Search windows, largest first, each about one grid cell, overlapping by two thirds.
+const SEARCH_SCALES = [1, 0.8, 0.64];
+
+function searchGrid(image, grid) {
+  const short = Math.min(image.width, image.height);
+  for (const scale of SEARCH_SCALES) {
+    const side = (short * scale) / grid;
+    const stride = side / 3;
+    for (let y = side / 2; y < image.height - side / 2 + stride; y += stride) {
+      for (let x = side / 2; x < image.width - side / 2 + stride; x += stride) {
+        const found = decodeWindow(image, x, y, side);
+        if (found) {
+          return found;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Every QR code of a frame that shows a `grid`×`grid` arrangement of codes
+ * (the projector's QR_PER_FRAME > 1). jsQR finds one code per call and gives
+ * up when several share the image, so a grid is read window by window:
+ * 1. search for any one code with windows of about a cell;
+ * 2. from its corners (size, tilt), one window on each cell where a
+ *    neighbour sits if the codes are drawn edge to edge, quiet zones
+ *    touching (how a projector should lay them out: largest modules);
+ * 3. if codes are still missing (another layout), slide a window of the
+ *    found code's size over the whole frame.
+ * Returns the distinct texts found.
+ */
+export function decodeQrGrid(image, grid) {
+  if (grid <= 1) {
+    const found = decodeQr(image);
+    return found ? [found.text] : [];
+  }
+  const first = searchGrid(image, grid);
+  if (!first) {
+    return [];
+  }
+  const texts = new Set([first.text]);
+  const tryWindow = (x, y, side) => {
+    const found = decodeWindow(image, x, y, side);
+    if (found) {
+      texts.add(found.text);
+    }
+  };
+  const [topLeft, topRight, , bottomLeft] = first.corners;
+  const center = first.corners.reduce((sum, p) => ({ x: sum.x + p.x / 4, y: sum.y + p.y / 4 }), { x: 0, y: 0 });
+  // The corners bound the modules; with the quiet zone a code spans `stretch` times that.
+  const stretch = (first.modules + 2 * QUIET_MODULES) / first.modules;
+  const across = { x: (topRight.x - topLeft.x) * stretch, y: (topRight.y - topLeft.y) * stretch };
+  const down = { x: (bottomLeft.x - topLeft.x) * stretch, y: (bottomLeft.y - topLeft.y) * stretch };
+  const side = Math.max(Math.hypot(across.x, across.y), Math.hypot(down.x, down.y));
+  for (let row = 1 - grid; row < grid; row += 1) {
+    for (let col = 1 - grid; col < grid; col += 1) {
+      const x = center.x + col * across.x + row * down.x;
+      const y = center.y + col * across.y + row * down.y;
+      if ((row || col) && x >= 0 && y >= 0 && x < image.width && y < image.height) {
+        tryWindow(x, y, side);
+      }
+    }
+  }
+  const slide = side * 1.2;
+  const stride = side / 3;
+  for (let y = slide / 2; y < image.height - slide / 2 + stride && texts.size < grid * grid; y += stride) {
+    for (let x = slide / 2; x < image.width - slide / 2 + stride && texts.size < grid * grid; x += stride) {
+      tryWindow(x, y, slide);
+    }
+  }
+  return [...texts];
+}

@@ -1,0 +1,200 @@
+"""Helpers for driving Debian's Chromium with Playwright (async API).
+
+Fixtures live in `conftest.py`; what a test calls directly lives here:
+loading a page's JS module, a virtual WebAuthn authenticator, a fake camera
+video, screenshots, and the collector of page errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, Playwright
+
+from tests.helpers import ARTIFACTS
+
+SCREENSHOTS = ARTIFACTS / "browser"
+
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def chromium_path() -> str:
+    """The system's Chromium; fails (never skips) the test when it is missing."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Chromium is not installed: the browser tests drive Debian's chromium "
+                "(run scripts/ensure-chromium as root, or 'sudo apt-get install chromium')")
+
+
+async def launch_chromium(playwright: Playwright, *, fake_video: Path | None = None) -> Browser:
+    """Headless Chromium; with `fake_video` (a .y4m file) as the camera every page sees."""
+    args = list(CHROMIUM_ARGS)
+    if fake_video is not None:
+        args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={fake_video}"]
+    return await playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=args)
+
+
+# --- JS modules ------------------------------------------------------------------
+
+async def call_module(page: Page, module: str, function: str, arg=None):
+    """Run `function(module, arg)` in the page, `module` imported from /static/js/lib/.
+
+    The import goes through the page's own CSP, like a page script's would.
+    """
+    path = json.dumps(f"/static/js/lib/{module}")
+    script = f"async (arg) => {{ const module = await import({path}); return await ({function})(module, arg); }}"
+    return await page.evaluate(script, arg)
+
+
+# --- errors a page must never show ------------------------------------------------------
+
+class PageProblems:
+    """Uncaught page errors, console errors and CSP violations of a page.
+
+    A test expecting some (a 401 it provokes, say) declares them with
+    `allow(pattern)`; anything else fails the test at teardown.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._allowed: list[re.Pattern[str]] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught error: {error}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # Chromium reports CSP violations and failed loads as console errors too.
+        if message.type == "error":
+            self.seen.append(f"console error: {message.text} ({message.location.get('url')})")
+
+    def allow(self, pattern: str) -> None:
+        self._allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [seen for seen in self.seen if not any(p.search(seen) for p in self._allowed)]
+
+    def check(self) -> None:
+        problems = self.unexpected()
+        assert not problems, "the page reported problems:\n" + "\n".join(problems)
+
+
+# --- screenshots -----------------------------------------------------------------
+
+def artifact_name(test_name: str, label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{test_name}-{label}").strip("_")
+
+
+async def save_screenshot(page: Page, test_name: str, label: str) -> Path:
+    """A full-page PNG under test-artifacts/browser/, for people to review."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{artifact_name(test_name, label)}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# --- WebAuthn ------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class VirtualAuthenticator:
+    """A Chromium virtual platform authenticator (CDP WebAuthn domain) attached to one page."""
+
+    id: str
+    _cdp: object
+
+    async def credentials(self) -> list[dict]:
+        reply = await self._cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})
+        return reply["credentials"]
+
+    async def remove(self) -> None:
+        await self._cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": self.id})
+
+
+async def add_virtual_authenticator(page: Page) -> VirtualAuthenticator:
+    """A passkey-capable authenticator with user verification that always succeeds."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable", {"enableUI": False})
+    reply = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})
+    return VirtualAuthenticator(reply["authenticatorId"], cdp)
+
+
+# --- fake camera ---------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class RgbaFrame:
+    width: int
+    height: int
+    pixels: bytes  # RGBA, row by row, as canvas getImageData gives it
+
+
+def _luma(frame: RgbaFrame) -> bytes:
+    # BT.601 full range (the "C420jpeg" colour space), integer arithmetic.
+    px = frame.pixels
+    return bytes((77 * px[i] + 150 * px[i + 1] + 29 * px[i + 2]) >> 8 for i in range(0, len(px), 4))
+
+
+def write_y4m(path: Path, frames: Iterable[RgbaFrame], fps: int = 10) -> Path:
+    """A YUV4MPEG2 (4:2:0) video of grey-scale frames, which Chromium's
+    --use-file-for-fake-video-capture plays in a loop as the camera.
+
+    Chroma is neutral (128): QR codes need nothing but luma.
+    """
+    frames = list(frames)
+    width, height = frames[0].width, frames[0].height
+    if width % 2 or height % 2 or any((f.width, f.height) != (width, height) for f in frames):
+        raise ValueError("y4m frames must share one even width and height")
+    chroma = bytes([128]) * ((width // 2) * (height // 2) * 2)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for frame in frames:
+            out.write(b"FRAME\n")
+            out.write(_luma(frame))
+            out.write(chroma)
+    return path
+
+
+async def qr_camera_frame(page: Page, text: str, *, width: int = 640, height: int = 480,
+                          qr_pixels: int = 320) -> RgbaFrame:
+    """`text` drawn by the page's qr.js, centred on a grey scene of width×height: a camera's view of it."""
+    data = await call_module(page, "qr.js", """(qr, [text, width, height, pixels]) => {
+        const code = document.createElement("canvas");
+        qr.drawQr(code, text, { pixels });
+        const scene = document.createElement("canvas");
+        scene.width = width;
+        scene.height = height;
+        const context = scene.getContext("2d");
+        context.fillStyle = "#777";
+        context.fillRect(0, 0, width, height);
+        context.drawImage(code, (width - code.width) / 2, (height - code.height) / 2);
+        const rgba = context.getImageData(0, 0, width, height).data;
+        let binary = "";
+        for (let i = 0; i < rgba.length; i += 0x8000) {
+            binary += String.fromCharCode(...rgba.subarray(i, i + 0x8000));
+        }
+        return btoa(binary);
+    }""", [text, width, height, qr_pixels])
+    return RgbaFrame(width, height, base64.b64decode(data))

@@ -1,0 +1,45 @@
+"""static/js/lib/i18n.js in Chromium: the page's catalog, formatted like Python's str.format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from asistencia.i18n import load_catalog
+from tests.browser.harness import call_module
+
+pytestmark = pytest.mark.browser
+
+TEMPLATES = {
+    "plain": "Sin parámetros",
+    "one": "Hola, {name}.",
+    "two": "Ronda {round} de {rounds}",
+    "braces": "{{literal}} y {value}",
+    "twice": "{x}-{x}",
+}
+FORMATTED = [("one", {"name": "Ñandú"}), ("two", {"round": 2, "rounds": 3}),
+             ("braces", {"value": "v"}), ("twice", {"x": 0})]
+
+
+async def test_t_reads_the_catalog_the_server_injected(page):
+    catalog = load_catalog("es-CL")
+    texts = await call_module(page, "i18n.js", "(i18n, keys) => keys.map((key) => i18n.t(key))",
+                              list(catalog.messages))
+    assert texts == list(catalog.messages.values())
+    assert await call_module(page, "i18n.js", """(i18n) => [
+        i18n.t("error.generic", { code: "SESSION_CLOSED" }), i18n.t("no.such.key"), i18n.t("no.such.key", { a: 1 })]""") \
+        == [catalog("error.generic", code="SESSION_CLOSED"), "no.such.key", "no.such.key"]
+
+
+async def test_placeholders_follow_python_str_format(page):
+    await page.evaluate("(messages) => { document.getElementById('messages').textContent = messages; }",
+                        json.dumps(TEMPLATES))
+    texts = await call_module(page, "i18n.js", """(i18n, cases) => ({
+        formatted: cases.map(([key, params]) => i18n.t(key, params)),
+        withoutParams: i18n.t("braces"),
+        missingParam: i18n.t("two", { round: 1 }),
+    })""", FORMATTED)
+    assert texts["formatted"] == [TEMPLATES[key].format(**params) for key, params in FORMATTED]
+    assert texts["withoutParams"] == "{{literal}} y {value}"  # as the server's Catalog: no params, no formatting
+    assert texts["missingParam"] == "Ronda 1 de {rounds}"

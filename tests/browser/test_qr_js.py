@@ -1,0 +1,131 @@
+"""static/js/lib/qr.js and camera.js in Chromium: what the projector draws, the scanner reads."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from asistencia import crypto
+from tests.browser.harness import call_module, qr_camera_frame, save_screenshot
+
+pytestmark = pytest.mark.browser
+
+# A screenshot (PNG) turned back into ImageData by the page itself, then decoded.
+DECODE_PNG = """async (qr, {png, grid}) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${png}`;
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return grid ? qr.decodeQrGrid(frame, grid) : qr.decodeQr(frame);
+}"""
+
+
+def payload() -> str:
+    """A QR text shaped like the server's: 50 bytes as 75 base45 characters."""
+    text = crypto.base45_encode(os.urandom(50))
+    assert len(text) == 75
+    return text
+
+
+async def decode_screenshot(page, png: bytes, grid: int | None = None):
+    return await call_module(page, "qr.js", DECODE_PNG, {"png": base64.b64encode(png).decode(), "grid": grid})
+
+
+async def test_a_drawn_code_reads_back_from_a_screenshot(page, request):
+    text = payload()
+    drawn = await call_module(page, "qr.js", """(qr, text) => {
+        const canvas = document.createElement("canvas");
+        canvas.id = "code";
+        document.querySelector("main").append(canvas);
+        return qr.drawQr(canvas, text, { pixels: 400 });
+    }""", text)
+    # Version 4 (33 modules) holds 75 characters at level M only in alphanumeric mode.
+    assert drawn == {"modules": 33, "moduleSize": 9, "size": (33 + 8) * 9}
+    png = await page.locator("#code").screenshot()
+    await save_screenshot(page, request.node.name, "qr")
+    found = await decode_screenshot(page, png)
+    assert found["text"] == text
+    assert found["modules"] == 33
+
+
+async def test_text_outside_the_alphanumeric_set_still_encodes(page):
+    found = await call_module(page, "qr.js", """(qr) => {
+        const canvas = document.createElement("canvas");
+        qr.drawQr(canvas, "http://localhost/asistencia/?code=abc", { pixels: 300 });
+        return qr.decodeQr(canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height));
+    }""")
+    assert found["text"] == "http://localhost/asistencia/?code=abc"
+
+
+@pytest.mark.parametrize(("grid", "spacing"), [(2, 0), (3, 0), (3, 36)], ids=["2x2", "3x3", "3x3-spaced"])
+async def test_every_code_of_a_tilted_grid_reads_back(page, request, grid, spacing):
+    texts = [payload() for _ in range(grid * grid)]
+    await call_module(page, "qr.js", """(qr, {texts, grid, spacing}) => {
+        const scene = document.createElement("canvas");
+        scene.id = "grid";
+        scene.width = 960;
+        scene.height = 720;
+        document.querySelector("main").append(scene);
+        const context = scene.getContext("2d");
+        context.fillStyle = "#666";
+        context.fillRect(0, 0, scene.width, scene.height);
+        context.translate(480, 360);
+        context.rotate(0.06);
+        texts.forEach((text, i) => {
+            const code = document.createElement("canvas");
+            const { size } = qr.drawQr(code, text, { pixels: 620 / grid - spacing });
+            const pitch = size + spacing;
+            context.drawImage(code, (i % grid - grid / 2) * pitch, (Math.floor(i / grid) - grid / 2) * pitch);
+        });
+    }""", {"texts": texts, "grid": grid, "spacing": spacing})
+    png = await page.locator("#grid").screenshot()
+    await save_screenshot(page, request.node.name, "grid")
+    assert await decode_screenshot(page, png) is None, "jsQR unexpectedly read a whole grid at once"
+    assert sorted(await decode_screenshot(page, png, grid)) == sorted(texts)
+
+
+async def test_the_camera_path_reads_a_code_from_a_fake_camera(page, camera_browser, open_page, server, request):
+    text = payload()
+    frame = await qr_camera_frame(page, text, width=640, height=480, qr_pixels=300)
+    scanner = await open_page(server, on=await camera_browser([frame]), permissions=["camera"])
+    found = await call_module(scanner, "camera.js", """async (camera) => {
+        const qr = await import("/static/js/lib/qr.js");
+        const video = document.createElement("video");
+        document.querySelector("main").append(video);
+        await camera.openCamera(video);
+        const canvas = document.createElement("canvas");
+        for (let attempt = 0; attempt < 100; attempt += 1) {
+            const frame = camera.grabFrame(video, canvas);
+            const found = frame && qr.decodeQr(frame);
+            if (found) {
+                return { text: found.text, width: frame.width, height: frame.height };
+            }
+            await new Promise((resolve) => requestAnimationFrame(resolve));
+        }
+        return null;
+    }""")
+    await save_screenshot(scanner, request.node.name, "camera")
+    assert found == {"text": text, "width": 640, "height": 480}
+    stopped = await call_module(scanner, "camera.js", """(camera) => {
+        const video = document.querySelector("video");
+        const tracks = video.srcObject.getTracks();
+        camera.closeCamera(video);
+        return tracks.map((track) => track.readyState).concat(String(video.srcObject));
+    }""")
+    assert stopped == ["ended", "null"]
+
+
+async def test_a_refused_camera_is_a_camera_error(page, camera_browser, open_page, server):
+    frame = await qr_camera_frame(page, payload())
+    scanner = await open_page(server, on=await camera_browser([frame]))  # no camera permission granted
+    refused = await call_module(scanner, "camera.js", """(camera) =>
+        camera.openCamera(document.createElement("video")).then(
+            () => "opened", (error) => `${error.name} ${error.code}`)""")
+    assert refused == "CameraError CAMERA_DENIED"
