@@ -18,6 +18,7 @@ from asistencia.errors import ApiError
 from asistencia.tokens import TokenError, User, verify_token
 from asistencia.validation import load
 from asistencia.ws import clock  # noqa: F401  (registers its commands)
+from asistencia.ws import projection, student  # noqa: F401  (register their commands)
 from asistencia.ws import const, messages
 from asistencia.ws.commands import COMMANDS
 from asistencia.ws.connection import CloseSocket, Connection
