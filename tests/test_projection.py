@@ -9,7 +9,6 @@ import random
 import time
 
 import aiohttp
-import pytest
 
 from asistencia.appkeys import EVENTS
 from asistencia.ws import const

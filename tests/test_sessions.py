@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import re
 
-import aiohttp
 import pytest
 
 from asistencia.client.scanner import RequestRefused

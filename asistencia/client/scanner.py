@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from asistencia.crypto import DecryptError, b64url_encode, totp_at, totp_key
+from asistencia.crypto import DecryptError, totp_at, totp_key
 from asistencia.domain.proof import Proof, seal_proof
 from asistencia.domain.qr_payload import QrPayload, open_qr
 
