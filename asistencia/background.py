@@ -20,20 +20,26 @@ from asistencia.attendance import sessions
 log = logging.getLogger(__name__)
 
 
-async def _auto_close(app: web.Application) -> None:
+async def _auto_close(app: web.Application, stopping: asyncio.Event) -> None:
     interval = app[CONFIG].auto_close_interval_seconds
-    while True:
+    while not stopping.is_set():
         try:
             await sessions.close_due(app)
         except Exception:
             # A dependency hiccup must not end the loop: the next round retries.
             log.exception("auto-close round failed; retrying")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval)
 
 
 async def auto_close_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_auto_close(app), name="auto-close")
+    stopping = asyncio.Event()
+    task = asyncio.create_task(_auto_close(app, stopping), name="auto-close")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # Let a close in progress finish (cancelling mid-statement would drop its
+    # connection); only a round stuck on a dead dependency is cancelled.
+    stopping.set()
+    try:
+        await asyncio.wait_for(task, app[CONFIG].shutdown_timeout_seconds)
+    except asyncio.TimeoutError:
+        log.warning("auto-close did not stop in time; cancelled")

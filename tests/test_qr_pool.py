@@ -25,11 +25,11 @@ def _qr(owner: int, round_: int = 1, key: bytes | None = None) -> RoundQr:
     return round_qr(key or os.urandom(32), SESSION, owner, round_, time.time())
 
 
-async def _tick(pool, *, per_frame=1, min_pool=0, stale_after_ms=60_000, tick_ms=1, decoys=()):
+async def _tick(pool, *, per_frame=1, min_pool=0, stale_after_ms=60_000, tick_ms=1):
     # A 1 ms slot: every call is a new slot (the sleep makes sure of it).
     await asyncio.sleep(0.002)
     return await pool.tick(SESSION, tick_ms=tick_ms, per_frame=per_frame, stale_after_ms=stale_after_ms,
-                           min_pool=min_pool, decoys=list(decoys), keep_until=KEEP)
+                           min_pool=min_pool, keep_until=KEEP)
 
 
 async def _issue(pool, qr, mode="ensure", **kwargs):
@@ -65,7 +65,7 @@ async def test_every_projector_in_a_slot_gets_the_same_frame_and_the_rotation_mo
     for owner in (1, 2, 3):
         await _issue(pool, _qr(owner))
     frames = await asyncio.gather(*(pool.tick(SESSION, tick_ms=60_000, per_frame=2, stale_after_ms=60_000,
-                                              min_pool=0, decoys=[], keep_until=KEEP) for _ in range(5)))
+                                              min_pool=0, keep_until=KEEP) for _ in range(5)))
     assert len({tuple(frame.texts) for frame in frames}) == 1 and len(frames[0].texts) == 2
     later = await _tick(pool, per_frame=2)
     assert later.texts[0] not in frames[0].texts  # the third code, then one shown in that slot
@@ -86,14 +86,12 @@ async def test_decoys_pad_to_the_minimum_and_give_way_one_per_tick(pool, valkey)
         await _issue(pool, _qr(owner))
     sizes = []
     for _ in range(4):
-        await _tick(pool, min_pool=5)
-        sizes.append(await valkey.client.scard(decoys_key))
-    assert sizes == [3, 2, 2, 2]
+        frame = await _tick(pool, min_pool=5)
+        sizes.append((await valkey.client.scard(decoys_key), frame.decoys_needed))
+    assert sizes == [(3, 0), (2, 0), (2, 0), (2, 0)]
     await pool.retire(SESSION, 1)
     await pool.retire(SESSION, 2)
-    await _tick(pool, min_pool=5, decoys=[decoy() for _ in range(3)])
-    assert await valkey.client.scard(decoys_key) == 4
-    assert await valkey.client.zcard(pool.keys(SESSION)[0]) == 5
+    assert (await _tick(pool, min_pool=5)).decoys_needed == 2
 
 
 async def test_a_code_past_its_projectable_time_is_handed_back_for_reissue(pool):
@@ -109,13 +107,16 @@ async def test_a_code_past_its_projectable_time_is_handed_back_for_reissue(pool)
     assert (await _tick(pool, stale_after_ms=50)).texts == [fresh.text]
 
 
-async def test_aged_decoys_are_replaced_by_fresh_ones(pool):
+async def test_aged_decoys_go_and_are_asked_for_again(pool):
     await pool.pad(SESSION, [decoy()], keep_until=KEEP)
-    first = (await _tick(pool, min_pool=1, stale_after_ms=50)).texts
+    first = await _tick(pool, min_pool=1, stale_after_ms=50)
+    assert first.decoys_needed == 0 and len(first.texts) == 1
     await asyncio.sleep(0.06)
+    aged = await _tick(pool, min_pool=1, stale_after_ms=50)
+    assert (aged.texts, aged.decoys_needed) == ([], 1)
     replacement = decoy()
-    assert (await _tick(pool, min_pool=1, stale_after_ms=50, decoys=[replacement])).texts == []
-    assert (await _tick(pool, min_pool=1, stale_after_ms=50)).texts == [replacement[1]] != first
+    await pool.pad(SESSION, [replacement], keep_until=KEEP)
+    assert (await _tick(pool, min_pool=1, stale_after_ms=50)).texts == [replacement[1]]
 
 
 async def test_ensure_keeps_one_live_code_per_student(pool):
@@ -182,10 +183,9 @@ async def test_every_key_expires_after_the_session(pool, valkey):
     await pool.pad(SESSION, [decoy()], keep_until=KEEP)
     qr = _qr(1)
     await _issue(pool, qr)
-    await _tick(pool)
-    await _consume(pool, qr)
+    await _tick(pool, tick_ms=60_000, min_pool=2, per_frame=2)  # keeps the decoy; the frame lives 120 s
+    assert isinstance(await _consume(pool, qr, next_qr=_qr(1, 2)), Consumed)
     for key in pool.keys(SESSION):
-        if await valkey.client.exists(key):
-            assert 0 < await valkey.client.pttl(key) <= 3600_000, key
+        assert 0 < await valkey.client.pttl(key) <= 3600_000, key
     await pool.discard(SESSION)
     assert not await valkey.client.exists(*pool.keys(SESSION))

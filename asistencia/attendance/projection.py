@@ -26,11 +26,14 @@ Row = dict[str, Any]
 async def next_frame(app: web.Application, session: Row) -> Frame:
     """One tick of the session's shared rotation (one Lua call)."""
     config = app[CONFIG]
-    # Fresh decoys the tick may need, to replace aged ones or top the pool up.
-    decoys = [decoy() for _ in range(config.qr_per_frame + 2)]
     return await app[QR_POOL].tick(session["id"], tick_ms=config.qr_tick_ms, per_frame=config.qr_per_frame,
                                    stale_after_ms=projectable_ms(config.qr_window_seconds),
-                                   min_pool=config.qr_min_pool, decoys=decoys, keep_until=keep_until(session))
+                                   min_pool=config.qr_min_pool, keep_until=keep_until(session))
+
+
+async def add_decoys(app: web.Application, session: Row, count: int) -> None:
+    """Top the pool up after a tick found it short (aged decoys, students done)."""
+    await app[QR_POOL].pad(session["id"], [decoy() for _ in range(count)], keep_until=keep_until(session))
 
 
 async def reissue(app: web.Application, session: Row, stale: Sequence[StaleQr]) -> None:

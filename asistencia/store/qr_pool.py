@@ -42,6 +42,7 @@ class Frame:
     now_ms: int
     texts: list[str]
     stale: list[StaleQr]
+    decoys_needed: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,13 +82,12 @@ class QrPool:
         return await self._pad(keys=self.keys(session_id), args=args)
 
     async def tick(self, session_id: int, *, tick_ms: int, per_frame: int, stale_after_ms: int, min_pool: int,
-                   decoys: Sequence[tuple[str, str]], keep_until: int) -> Frame:
-        args: list[str | int] = [tick_ms, per_frame, stale_after_ms, min_pool, keep_until]
-        for entry_id, text in decoys:
-            args += [entry_id, text]
-        now_ms, frame, stale = await self._tick(keys=self.keys(session_id), args=args)
+                   keep_until: int) -> Frame:
+        """The frame of the current tick slot; the caller re-issues `stale` and adds `decoys_needed`."""
+        now_ms, frame, stale, decoys_needed = await self._tick(
+            keys=self.keys(session_id), args=[tick_ms, per_frame, stale_after_ms, min_pool, keep_until])
         texts = frame.decode().split("|") if frame else []
-        return Frame(int(now_ms), texts, [_stale(item) for item in stale])
+        return Frame(int(now_ms), texts, [_stale(item) for item in stale], int(decoys_needed))
 
     async def issue(self, session_id: int, qr: RoundQr, *, mode: str, keep_until: int, stale_after_ms: int = 0,
                     replacing: str = "") -> bool:

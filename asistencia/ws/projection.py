@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from marshmallow import fields
 from redis.exceptions import RedisError
@@ -34,10 +35,22 @@ log = logging.getLogger(__name__)
 FOLLOW = "follow"
 
 Event = dict[str, Any]
+T = TypeVar("T")
 
 
 class SessionCommand(CommandSchema):
     session = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+
+
+async def _snapshot_after_subscribing(connection: Connection, unsubscribe: Callable[[], None],
+                                      snapshot: Awaitable[T]) -> T:
+    """Hold the subscription, then read the snapshot (nothing missed in between); undo it if the read fails."""
+    connection.subscribe(FOLLOW, unsubscribe)
+    try:
+        return await snapshot
+    except BaseException:
+        connection.unsubscribe(FOLLOW)
+        raise
 
 
 async def _own_session(connection: Connection, session_id: int) -> dict[str, Any]:
@@ -130,8 +143,8 @@ class Projector:
                 if not aligned:
                     deadline += slot_alignment(frame.now_ms, tick_ms)
                     aligned = True
-                if frame.stale:
-                    await self._reissue(frame)
+                if frame.stale or frame.decoys_needed:
+                    await self._replenish(frame)
             deadline = next_deadline(deadline, loop.time(), period)
             await asyncio.sleep(deadline - loop.time())
 
@@ -142,12 +155,15 @@ class Projector:
             log.warning("projector tick failed (Valkey)", extra={"session_id": self.session["id"]})
             return None
 
-    async def _reissue(self, frame: Frame) -> None:
+    async def _replenish(self, frame: Frame) -> None:
+        """After the frame is out: new codes for stale ones, decoys where the pool is short."""
         try:
             await projection.reissue(self.connection.app, self.session, frame.stale)
+            if frame.decoys_needed:
+                await projection.add_decoys(self.connection.app, self.session, frame.decoys_needed)
         except RedisError:
-            # Still stale on a later tick: whoever projects then re-issues them.
-            log.warning("could not re-issue stale QRs", extra={"session_id": self.session["id"]})
+            # Still stale or short on a later tick: whoever projects then tries again.
+            log.warning("could not replenish the QR pool", extra={"session_id": self.session["id"]})
 
 
 @command("project", SessionCommand(), roles=STAFF)
@@ -156,12 +172,8 @@ async def project(connection: Connection, message: dict[str, Any]) -> dict[str, 
     if session["status"] != "active":
         raise refusal("SESSION_CLOSED")
     projector = Projector(connection, session)
-    connection.subscribe(FOLLOW, projector.close)
-    try:
-        session = await projection.session_row(connection.app, session["id"])
-    except BaseException:
-        connection.unsubscribe(FOLLOW)
-        raise
+    session = await _snapshot_after_subscribing(connection, projector.close,
+                                                projection.session_row(connection.app, session["id"]))
     projector.start(session)
     config = connection.app[CONFIG]
     return {"session": wire.projected_session_json(session), "tick_ms": config.qr_tick_ms,
@@ -201,12 +213,8 @@ class Watcher:
 async def watch(connection: Connection, message: dict[str, Any]) -> dict[str, Any]:
     session = await _own_session(connection, message["session"])
     watcher = Watcher(connection, session["id"])
-    connection.subscribe(FOLLOW, watcher.close)
-    try:
-        snapshot = await projection.dashboard_snapshot(connection.app, session["id"])
-    except BaseException:
-        connection.unsubscribe(FOLLOW)
-        raise
+    snapshot = await _snapshot_after_subscribing(connection, watcher.close,
+                                                 projection.dashboard_snapshot(connection.app, session["id"]))
     # Runs after the result below is queued, so held events follow the snapshot.
     connection.start_task(watcher.release())
     return snapshot

@@ -1,7 +1,8 @@
 -- One projector tick: the frame of the current tick slot.
--- ARGV: tick_ms, per_frame, stale_after_ms, min_pool, keep_until, then
---       (entry id, text) pairs of fresh decoys it may use.
--- Returns {now_ms, "text|text…", {"entry id|owner|round", …} of codes to re-issue}.
+-- ARGV: tick_ms, per_frame, stale_after_ms, min_pool, keep_until
+-- Returns {now_ms, "text|text…", {"entry id|owner|round", …} of codes to re-issue,
+--          how many decoys the pool lacks}: the caller makes them (Lua has no
+--          good randomness) and re-issues the codes (it needs the students' keys).
 local tick_ms, per_frame = tonumber(ARGV[1]), tonumber(ARGV[2])
 local stale_after, min_pool = tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_ms()
@@ -13,16 +14,8 @@ local cached = redis.call('GET', FRAME)
 if cached then
   local sep = string.find(cached, '|', 1, true)
   if tonumber(string.sub(cached, 1, sep - 1)) == slot then
-    return {now, string.sub(cached, sep + 1), {}}
+    return {now, string.sub(cached, sep + 1), {}, 0}
   end
-end
-
-local next_fresh = 6
-local function fresh_decoy()
-  if ARGV[next_fresh] == nil then return false end
-  add_decoy(ARGV[next_fresh], ARGV[next_fresh + 1])
-  next_fresh = next_fresh + 2
-  return true
 end
 
 -- Decoys pad the pool up to min_pool so it does not reveal how many students
@@ -31,8 +24,7 @@ local decoys = redis.call('SCARD', DECOYS)
 local wanted = math.max(0, min_pool - redis.call('HLEN', LIVE))
 if decoys > wanted then
   forget_decoy(redis.call('SRANDMEMBER', DECOYS))
-else
-  while decoys < wanted and fresh_decoy() do decoys = decoys + 1 end
+  decoys = decoys - 1
 end
 
 local texts, stale = {}, {}
@@ -45,9 +37,9 @@ for _, eid in ipairs(redis.call('ZRANGE', POOL, 0, per_frame * 2 + 7)) do
   elseif first and now - tonumber(first) >= stale_after then
     -- Past the projectable part of its window: not shown again.
     if entry.owner == '' then
-      -- A decoy ages like an unanswered code; a fresh one takes its place.
+      -- A decoy ages like an unanswered code; a fresh one will take its place.
       forget_decoy(eid)
-      fresh_decoy()
+      decoys = decoys - 1
     elseif redis.call('HGET', LIVE, entry.owner) == eid then
       -- Re-issuing needs the student's key: the caller does it.
       redis.call('ZADD', POOL, now, eid)
@@ -66,4 +58,4 @@ end
 local frame = table.concat(texts, '|')
 redis.call('SET', FRAME, slot .. '|' .. frame, 'PX', tick_ms * 2)
 keep_until(ARGV[5])
-return {now, frame, stale}
+return {now, frame, stale, math.max(0, wanted - decoys)}
