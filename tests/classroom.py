@@ -37,13 +37,15 @@ async def projector(client, token: str, session_id: int) -> AsyncIterator[Projec
 
 async def sighting(scanner: Scanner, screen: Projection, round_: int | None = None,
                    timeout: float = 10.0) -> Sighting:
-    """Watch the screen until the scanner sees its code for `round_` (default: its current round)."""
+    """Watch the screen until the scanner sees its code for `round_` (default: its current round)
+    on a frame shown from now on."""
     wanted = round_ or scanner.current_round
+    since = scanner.clock()
 
     async def look() -> Sighting:
         async for texts in screen.watch():
             scanner.see(texts)
-            if (found := scanner.sighting(wanted)) is not None:
+            if (found := scanner.sighting(wanted)) is not None and found.seen_at >= since:
                 return found
         raise AssertionError("the projection ended")
 
