@@ -10,6 +10,7 @@ from aiohttp import web
 
 from asistencia.appkeys import CONFIG, STARTED_AT, WEBSOCKETS
 from asistencia.auth import authentication
+from asistencia.background import auto_close_ctx
 from asistencia.config import Config
 from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
@@ -19,6 +20,7 @@ from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
 from asistencia.routes import setup_routes
+from asistencia.store.qr_pool import qr_pool_ctx
 from asistencia.valkey import valkey_ctx
 from asistencia.ws.endpoint import close_all
 
@@ -44,7 +46,8 @@ def create_app(config: Config) -> web.Application:
     app[WEBSOCKETS] = weakref.WeakSet()
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
-    app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx])
+    app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
+                            qr_pool_ctx, auto_close_ctx])
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

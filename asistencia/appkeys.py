@@ -13,12 +13,14 @@ from asistencia.tokens import User
 
 if TYPE_CHECKING:
     from asistencia.events import EventHub
+    from asistencia.store.qr_pool import QrPool
     from asistencia.valkey import Valkey
 
 CONFIG = web.AppKey("config", Config)
 PG_POOL = web.AppKey("pg_pool", aiopg.Pool)
 VALKEY: web.AppKey[Valkey] = web.AppKey("valkey")
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
+QR_POOL: web.AppKey[QrPool] = web.AppKey("qr_pool")
 STARTED_AT = web.AppKey("started_at", float)
 OPENAPI = web.AppKey("openapi", dict)
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")

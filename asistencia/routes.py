@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from asistencia import openapi, pages
-from asistencia.api import access, dev, enrollment, health, identity, login, reports
+from asistencia.api import access, attendance, dev, enrollment, health, identity, login, reports, sessions
 from asistencia.config import Config
 from asistencia.ws import endpoint
 
@@ -34,6 +34,15 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_patch("/api/sessions/{id}/attendance/{user_id}", reports.override)
     router.add_get("/api/courses/{course_code}/summary", reports.course_summary_json)
     router.add_get("/api/courses/{course_code}/summary.csv", reports.course_summary_csv)
+    router.add_post("/api/sessions", sessions.create)
+    router.add_get("/api/sessions", sessions.list_sessions)
+    router.add_get("/api/sessions/{id}", sessions.read)
+    router.add_post("/api/sessions/{id}/close", sessions.close)
+    router.add_post("/api/sessions/{id}/students/{user_id}/reset", sessions.reset_student)
+    router.add_get("/api/sessions/{id}/fraud", sessions.fraud)
+    router.add_post("/api/attendance/join", attendance.join)
+    router.add_post("/api/attendance/scan", attendance.scan)
+    router.add_get("/api/attendance/status", attendance.status)
     router.add_get("/", pages.to_home)
     router.add_get(f"{PAGES}/", pages.index)
     if config.dev:

@@ -1,11 +1,11 @@
-"""Class data written straight into the schema, for the report tests.
+"""Class histories written straight into the schema, for the report tests.
 
-The attendance loop (sessions, join, scan, close) is built elsewhere; until
-it lands, report tests create its rows here, in one place, so they can later
-be produced by the real flow instead. `record_outcome` and `finalise` write
-outcomes with the rule the attendance loop must follow (README, "Overrides"):
-they fill `computed_status` and the figures but keep the `status` of an
-outcome a professor overrode.
+Reports need many students with chosen statuses, certainties and response
+times, over sessions held on chosen dates; playing each through the scan
+loop would test the loop again (tests/test_scan.py does that). So the rows a
+completed student leaves are written here, with the same upsert rule as the
+loop (`record_outcome`: a professor's override keeps its status), while
+closing always goes through the real endpoint (`close`).
 """
 
 from __future__ import annotations
@@ -40,18 +40,16 @@ def student(pg, rut: str, full_name: str | None = None) -> int:
 def class_session(pg, professor_id: int, *, course_code: str = "INF-239", course_name: str = "Bases de Datos",
                   semester: str = "2026-2", block: str = "3-4", room: str = "A-201", join_code: str = "KXMPRT",
                   rounds: int = 3, late_after_minutes: int | None = 10,
-                  created_at: datetime.datetime = CLASS_START, status: str = "active") -> int:
-    """A session; `status="closed"` only marks it closed (use `finalise` for outcomes)."""
-    closed_at = None if status == "active" else created_at + 15 * MINUTE
+                  created_at: datetime.datetime = CLASS_START) -> int:
+    """An active session held at `created_at`; it ends tomorrow, so the auto-close loop leaves it
+    to the test, which closes it through the real endpoint (`close`)."""
     with pg.cursor() as cur:
         cur.execute(
             """INSERT INTO class_sessions (professor_id, course_code, course_name, room, semester, block, rounds,
-                                           late_after_minutes, join_code, status, created_at, ends_at,
-                                           closed_at, closed_by)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                                           late_after_minutes, join_code, created_at, ends_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() + interval '1 day') RETURNING id""",
             (professor_id, course_code, course_name, room, semester, block, rounds, late_after_minutes,
-             join_code, status, created_at, created_at + 15 * MINUTE, closed_at,
-             None if closed_at is None else "professor"))
+             join_code, created_at))
         return cur.fetchone()[0]
 
 
@@ -105,7 +103,7 @@ def record_outcome(pg, registration_id: int, status: str, certainty: int | None,
             "registration_id": registration_id, "status": status, "certainty": certainty,
             "rounds": len(response_ms),
             "mean": statistics.fmean(response_ms) if response_ms else None,
-            "sd": statistics.stdev(response_ms) if len(response_ms) > 1 else None,
+            "sd": statistics.pstdev(response_ms),
             "min": min(response_ms, default=None), "max": max(response_ms, default=None),
             "median": statistics.median(response_ms) if response_ms else None,
         })
@@ -132,19 +130,12 @@ def finish(pg, registration_id: int, *, status: str, certainty: int) -> None:
     record_outcome(pg, registration_id, status, certainty, response_ms)
 
 
-def finalise(pg, session_id: int) -> None:
-    """Close the session: everyone who did not complete is ABSENT (idempotent)."""
-    with pg.cursor() as cur:
-        cur.execute("UPDATE class_sessions SET status = 'closed', closed_at = COALESCE(closed_at, now()), "
-                    "closed_by = COALESCE(closed_by, 'professor') WHERE id = %s", (session_id,))
-        cur.execute("SELECT id FROM registrations WHERE session_id = %s AND state <> 'completed'", (session_id,))
-        unfinished = [row[0] for row in cur.fetchall()]
-    for registration_id in unfinished:
-        with pg.cursor() as cur:
-            cur.execute("SELECT response_ms FROM rounds WHERE registration_id = %s ORDER BY round",
-                        (registration_id,))
-            response_ms = [row[0] for row in cur.fetchall()]
-        record_outcome(pg, registration_id, "ABSENT", None, response_ms)
+async def close(client, session_id: int, professor_token: str) -> dict:
+    """Close through the real endpoint, so the server's own finalisation runs."""
+    response = await client.post(f"/api/sessions/{session_id}/close",
+                                 headers={"Authorization": f"Bearer {professor_token}"})
+    assert response.status == 200, await response.text()
+    return await response.json()
 
 
 def cancel(pg, session_id: int) -> None:

@@ -136,3 +136,35 @@ def pg(migrated):
     conn.autocommit = True
     yield conn
     conn.close()
+
+
+@pytest.fixture
+async def valkey(config):
+    """A Valkey client in the test's key space (for reading pool state back)."""
+    from asistencia.valkey import Valkey, create_client
+
+    vk = Valkey(create_client(config.valkey_url, client_name="asistencia-test"), config.valkey_prefix)
+    yield vk
+    await vk.client.aclose()
+
+
+@pytest.fixture
+async def ready_student(make_client, config, token):
+    """Make a READY student (passkey enrolled, device logged in): `await ready_student(user_id=…)`.
+
+    Goes through the real enrollment and login endpoints of a server sharing
+    the test's database and key space (tests/students.py).
+    """
+    from asistencia.tokens import User
+    from tests.students import make_ready
+
+    device_server = []
+
+    async def make(user_id: int, *, full_name: str | None = None):
+        if not device_server:
+            device_server.append(await make_client(config))
+        user = User(user_id, f"rut-{user_id}", "alumno", full_name or f"Estudiante {user_id}")
+        return await make_ready(device_server[0], config, user,
+                                token("alumno", user_id=user_id, username=user.username, full_name=user.full_name))
+
+    return make

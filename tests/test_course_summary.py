@@ -39,7 +39,7 @@ async def hold_session(client, pg, professor: int, professor_token: str, ids: di
             class_data.join(pg, session_id, ids[rut])
         else:
             class_data.complete(pg, session_id, ids[rut], status=status, certainty=80)
-    class_data.finalise(pg, session_id)
+    await class_data.close(client, session_id, professor_token)
     for rut, status in outcomes.items():
         if status == "JUSTIFIED":
             response = await client.patch(f"/api/sessions/{session_id}/attendance/{ids[rut]}",

@@ -53,8 +53,9 @@ async def test_override_survives_finalisation_and_is_audited(client, token, pg, 
     assert response.status == 200
 
     # Finalisation (twice: it must be repeatable) keeps both overrides.
-    class_data.finalise(pg, classroom["session"])
-    class_data.finalise(pg, classroom["session"])
+    professor_token = token("profesor", user_id=classroom["professor"])
+    await class_data.close(client, classroom["session"], professor_token)
+    await class_data.close(client, classroom["session"], professor_token)
     matias = class_data.outcome_row(pg, classroom["session"], classroom["matias"])
     assert (matias["status"], matias["computed_status"], matias["rounds_completed"]) == ("JUSTIFIED", "ABSENT", 1)
     camila = class_data.outcome_row(pg, classroom["session"], classroom["camila"])

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import TEST_SECRET
 from tests.helpers import bearer, error_of
 
+
 def now() -> int:
     return int(time.time())
 

@@ -19,9 +19,9 @@ from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.domain import attendance_list, course_summary, legacy_export
 from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
-from asistencia.errors import Conflict, NotFound, Refused
-from asistencia.store import overrides, reports, users
+from asistencia.errors import NotFound, Refused
 from asistencia.openapi import documented
+from asistencia.store import overrides, reports, users
 from asistencia.validation import load, load_query, read_json
 
 # Where the classes happen: dates and local times in reports are this zone's.
@@ -165,9 +165,6 @@ async def legacy(request: web.Request) -> web.Response:
             raise Refused("Only a closed session can be exported to the legacy system",
                           code="SESSION_NOT_CLOSED")
         outcomes = await reports.legacy_outcomes(cur, session_id)
-    if any(row["status"] is None for row in outcomes):
-        raise Conflict("The session is closed but not every registration is finalised yet",
-                       code="SESSION_NOT_FINALISED")
     records = legacy_export.legacy_records(session["join_code"], outcomes)
     if query["format"] == "csv":
         body = plain_csv(legacy_export.FIELDS, ([record[f] for f in legacy_export.FIELDS] for record in records))

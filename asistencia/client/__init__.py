@@ -6,6 +6,7 @@ in over HTTP, deriving the session key on the client side.
 """
 
 from asistencia.client.authenticator import Authenticator
-from asistencia.client.device import Device, DeviceSession, RequestRefused
+from asistencia.client.device import Device, DeviceSession
+from asistencia.client.http import RequestRefused
 
 __all__ = ["Authenticator", "Device", "DeviceSession", "RequestRefused"]

@@ -21,17 +21,7 @@ import aiohttp
 
 from asistencia import crypto
 from asistencia.client.authenticator import Authenticator
-
-
-class RequestRefused(Exception):
-    """The server answered with an API error ({"error": {"code", "message"}})."""
-
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields = fields
+from asistencia.client.http import decoded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,11 +52,7 @@ class Device:
         """One API call; the decoded JSON body (None for 204), or RequestRefused."""
         async with self.http.request(method, self.base_url + path, json=json, params=params,
                                      headers={"Authorization": f"Bearer {self.token}"}) as response:
-            body = None if response.status == 204 else await response.json()
-            if response.status >= 400:
-                error = body["error"]
-                raise RequestRefused(response.status, error["code"], error["message"], error.get("fields"))
-            return body
+            return await decoded(response)
 
     async def enrollment_options(self) -> dict[str, Any]:
         return await self.request("POST", "/api/enrollment/options", json={"fingerprint": self.fingerprint})

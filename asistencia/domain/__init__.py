@@ -1,0 +1,1 @@
+"""Pure domain logic of the attendance loop: plain data in, plain data out, no I/O."""

@@ -50,7 +50,7 @@ WITH live AS (
     SELECT rd.registration_id,
            count(*) AS rounds_completed,
            avg(rd.response_ms)::double precision AS rt_mean_ms,
-           stddev_samp(rd.response_ms)::double precision AS rt_sd_ms,
+           stddev_pop(rd.response_ms)::double precision AS rt_sd_ms,
            min(rd.response_ms) AS rt_min_ms,
            max(rd.response_ms) AS rt_max_ms,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY rd.response_ms) AS rt_median_ms

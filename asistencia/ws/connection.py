@@ -43,6 +43,7 @@ class Connection:
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self._tasks: set[asyncio.Task] = set()
         self._cleanups: list[Callable[[], Any]] = []
+        self._subscriptions: dict[str, Callable[[], None]] = {}
         self._closing = False
         self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{request_id}")
 
@@ -80,6 +81,19 @@ class Connection:
         """Register an undo (unsubscribe, release) to run when the connection ends."""
         self._cleanups.append(cleanup)
 
+    def subscribe(self, name: str, unsubscribe: Callable[[], None]) -> None:
+        """Hold a subscription under `name` until replaced, unsubscribed or the socket ends."""
+        self.unsubscribe(name)
+        self._subscriptions[name] = unsubscribe
+
+    def unsubscribe(self, name: str) -> None:
+        undo = self._subscriptions.pop(name, None)
+        if undo is not None:
+            undo()
+
+    def subscribed(self, name: str) -> bool:
+        return name in self._subscriptions
+
     async def _write_loop(self) -> None:
         while True:
             text = await self._queue.get()
@@ -92,6 +106,8 @@ class Connection:
 
     async def aclose(self) -> None:
         self._closing = True
+        for name in list(self._subscriptions):
+            self.unsubscribe(name)
         for cleanup in reversed(self._cleanups):
             try:
                 result = cleanup()

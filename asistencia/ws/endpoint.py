@@ -17,8 +17,13 @@ from asistencia.config import Config
 from asistencia.errors import ApiError
 from asistencia.tokens import TokenError, User, verify_token
 from asistencia.validation import load
-from asistencia.ws import clock  # noqa: F401  (registers its commands)
-from asistencia.ws import const, messages
+from asistencia.ws import (  # noqa: F401  (register their commands)
+    clock,  # noqa: F401  (registers its commands)
+    const,
+    messages,
+    projection,
+    student,
+)
 from asistencia.ws.commands import COMMANDS
 from asistencia.ws.connection import CloseSocket, Connection
 

@@ -1,0 +1,61 @@
+"""/api/sessions…: class sessions for professors (admins see every session)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from asistencia.attendance import schemas, sessions
+from asistencia.auth import STAFF, current_user, requires_role
+from asistencia.openapi import documented
+from asistencia.validation import load, load_query, read_json
+
+_CREATE = schemas.CreateSessionSchema()
+_LIST = schemas.ListSessionsQuery()
+_SESSION = schemas.SessionPath()
+_STUDENT = schemas.StudentPath()
+
+
+@requires_role(*STAFF)
+@documented(body=schemas.CreateSessionSchema, responses={201: "created"})
+async def create(request: web.Request) -> web.Response:
+    """Open a class session (returns it with its join code)."""
+    body = await read_json(request, _CREATE)
+    return web.json_response(await sessions.create(request.app, current_user(request), body), status=201)
+
+
+@requires_role(*STAFF)
+@documented(query=schemas.ListSessionsQuery)
+async def list_sessions(request: web.Request) -> web.Response:
+    """List own class sessions, newest first (admins: everyone's)."""
+    query = load_query(request, _LIST)
+    found = await sessions.list_visible(request.app, current_user(request), **query)
+    return web.json_response({"sessions": found})
+
+
+@requires_role(*STAFF)
+async def read(request: web.Request) -> web.Response:
+    """Read one class session with its live counters."""
+    path = load(_SESSION, dict(request.match_info))
+    return web.json_response(await sessions.read(request.app, current_user(request), path["id"]))
+
+
+@requires_role(*STAFF)
+async def close(request: web.Request) -> web.Response:
+    """Close a class session and finalise every registration (idempotent)."""
+    path = load(_SESSION, dict(request.match_info))
+    return web.json_response(await sessions.close(request.app, current_user(request), path["id"]))
+
+
+@requires_role(*STAFF)
+async def reset_student(request: web.Request) -> web.Response:
+    """Give a student new attempts on their current round (audited)."""
+    path = load(_STUDENT, dict(request.match_info))
+    student = await sessions.reset_student(request.app, current_user(request), path["id"], path["user_id"])
+    return web.json_response(student)
+
+
+@requires_role(*STAFF)
+async def fraud(request: web.Request) -> web.Response:
+    """Refused scans of a session by type, and the students involved."""
+    path = load(_SESSION, dict(request.match_info))
+    return web.json_response(await sessions.fraud(request.app, current_user(request), path["id"]))

@@ -1,0 +1,70 @@
+"""What projectors and dashboards get: frames from the pool, and snapshots to start from."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from asistencia.appkeys import CONFIG, PG_POOL, QR_POOL, VALKEY
+from asistencia.attendance import wire
+from asistencia.attendance.sessions import fraud_json, keep_until
+from asistencia.db import cursor
+from asistencia.domain.projection import projectable_ms
+from asistencia.domain.qr_payload import decoy, round_qr
+from asistencia.store import class_sessions, registrations, scan_failures, session_keys
+from asistencia.store.qr_pool import Frame, StaleQr
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+async def next_frame(app: web.Application, session: Row) -> Frame:
+    """One tick of the session's shared rotation (one Lua call)."""
+    config = app[CONFIG]
+    return await app[QR_POOL].tick(session["id"], tick_ms=config.qr_tick_ms, per_frame=config.qr_per_frame,
+                                   stale_after_ms=projectable_ms(config.qr_window_seconds),
+                                   min_pool=config.qr_min_pool, keep_until=keep_until(session))
+
+
+async def add_decoys(app: web.Application, session: Row, count: int) -> None:
+    """Top the pool up after a tick found it short (aged decoys, students done)."""
+    await app[QR_POOL].pad(session["id"], [decoy() for _ in range(count)], keep_until=keep_until(session))
+
+
+async def reissue(app: web.Application, session: Row, stale: Sequence[StaleQr]) -> None:
+    """Replace students' codes that were projected their whole window without an answer.
+
+    A new nonce, so a photo of the old code is worth nothing. Without a
+    session key (the phone logged out) the code is withdrawn; joining again
+    after the next device login brings a new one.
+    """
+    pool = app[QR_POOL]
+    stale_after_ms = projectable_ms(app[CONFIG].qr_window_seconds)
+    for item in stale:
+        key = await session_keys.load(app[VALKEY], item.owner)
+        if key is None:
+            await pool.retire(session["id"], item.owner, only=item.entry_id)
+            continue
+        qr = round_qr(key.key, session["id"], item.owner, item.round, time.time())
+        await pool.issue(session["id"], qr, mode="replace", replacing=item.entry_id, keep_until=keep_until(session),
+                         stale_after_ms=stale_after_ms)
+
+
+async def session_row(app: web.Application, session_id: int) -> Row | None:
+    async with cursor(app[PG_POOL]) as cur:
+        return await class_sessions.get(cur, session_id)
+
+
+async def dashboard_snapshot(app: web.Application, session_id: int) -> dict[str, Any]:
+    """Everything a dashboard shows, as of now: the session, every student, the fraud counters."""
+    async with cursor(app[PG_POOL]) as cur:
+        session = await class_sessions.get(cur, session_id)
+        students = await registrations.students(cur, session_id)
+        failures = await scan_failures.by_student_and_code(cur, session_id)
+    return {"session": wire.session_json(session), "students": [wire.student_json(row) for row in students],
+            "fraud": fraud_json(session_id, failures)}

@@ -1,0 +1,189 @@
+"""A student's scan (SPEC §3.5): checks in order, one atomic consume, a durable round.
+
+1. Preconditions, neither logged nor counted: the session exists and is open,
+   the student joined and has rounds left, the phone is logged in (READY).
+2. `domain.submission.check`: network, proof, QR ownership (no I/O).
+3. `QrPool.consume`: exists, projected, window, unused, round, TOTP, attempts
+   — and on success the QR is used up and the next round's QR is live, in the
+   same atomic step.
+4. The round (and on the last round the outcome) is committed to PostgreSQL
+   before the reply. If that fails the consume is undone, so the student can
+   scan again; the reply never says success without a commit.
+Refusals from step 2 on are recorded (`scan_failures`) and, per
+`domain.rounds.counts_against_attempts`, cost an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, VALKEY
+from asistencia.attendance import announce, wire
+from asistencia.attendance.refusals import dependencies_required, refusal
+from asistencia.attendance.sessions import keep_until
+from asistencia.crypto import totp_key, totp_matches
+from asistencia.db import cursor, transaction
+from asistencia.domain import counters, outcome, rounds
+from asistencia.domain.networks import address_or_none
+from asistencia.domain.projection import window_ms
+from asistencia.domain.qr_payload import RoundQr, round_qr
+from asistencia.domain.submission import ScanRefused, Submission, check
+from asistencia.store import class_sessions, registrations, scan_failures, session_keys
+from asistencia.store.qr_pool import Consumed
+from asistencia.tokens import User
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+async def scan(app: web.Application, user: User, remote: str | None, *, session_id: int, qr: str,
+               proof: bytes) -> dict[str, Any]:
+    with dependencies_required():
+        key, context = await asyncio.gather(session_keys.load(app[VALKEY], user.id),
+                                            _context(app, session_id, user.id))
+        if context is None:
+            raise refusal("SESSION_NOT_FOUND")
+        if not context["session_open"]:
+            raise refusal("SESSION_CLOSED")
+        if context["id"] is None:
+            raise refusal("NOT_JOINED")
+        if context["state"] == rounds.COMPLETED:
+            raise refusal("ALREADY_COMPLETED")
+        if key is None:
+            raise refusal("NOT_READY")
+        try:
+            submission = check(session_key=key.key, session_id=session_id, student_id=user.id, qr_text=qr,
+                               sealed_proof=proof, remote=remote, allowed_networks=context["allowed_networks"])
+            return await _consume_and_record(app, user, context, key.key, submission, qr)
+        except ScanRefused as refused:
+            await _record_refusal(app, user, remote, context, refused.code)
+            raise refusal(refused.code) from None
+
+
+async def _context(app: web.Application, session_id: int, user_id: int) -> Row | None:
+    async with cursor(app[PG_POOL]) as cur:
+        return await registrations.scan_context(cur, session_id, user_id)
+
+
+async def _consume_and_record(app: web.Application, user: User, context: Row, session_key: bytes,
+                              submission: Submission, qr: str) -> dict[str, Any]:
+    config = app[CONFIG]
+    session_id = context["session_id"]
+    progress = registrations.progress_of(context)
+    now = time.time()
+    next_qr = (None if progress.current_round >= context["rounds"]
+               else round_qr(session_key, session_id, user.id, progress.current_round + 1, now))
+    consumed = await app[QR_POOL].consume(
+        session_id, entry_id=submission.payload.entry_id, text=qr, owner=user.id,
+        expected_round=progress.current_round, proof_round=submission.proof.round,
+        totp_ok=totp_matches(totp_key(session_key), submission.proof.totp, now),
+        attempts_left=progress.state == rounds.SCANNING, window_ms=window_ms(config.qr_window_seconds),
+        keep_until=keep_until(context), next_qr=next_qr)
+    if isinstance(consumed, str):
+        raise ScanRefused(consumed)
+    # Shielded: once the QR is consumed, the commit (or the undo) finishes even
+    # if this request is cancelled, so Valkey and PostgreSQL never disagree.
+    return await asyncio.shield(_record_or_undo(app, user, context, submission, consumed, next_qr))
+
+
+async def _record_or_undo(app: web.Application, user: User, context: Row, submission: Submission,
+                          consumed: Consumed, next_qr: RoundQr | None) -> dict[str, Any]:
+    session_id = context["session_id"]
+    try:
+        reply, announcement = await _record_pass(app, user, context, submission.payload.round, consumed)
+    except BaseException:
+        try:
+            await app[QR_POOL].undo(session_id, entry_id=submission.payload.entry_id, owner=user.id,
+                                    next_qr=next_qr, keep_until=keep_until(context))
+        except RedisError:
+            log.error("a consumed QR could not be given back; the student's next join issues a new one",
+                      extra={"session_id": session_id, "user_id": user.id})
+        raise
+    await announcement()
+    return reply
+
+
+async def _record_pass(app: web.Application, user: User, context: Row, round_: int,
+                       consumed: Consumed) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:
+    """Commit the passed round (and the outcome after the last); returns the reply and
+    the announcement to publish once committed."""
+    session_id = context["session_id"]
+    hub = app[EVENTS]
+    async with transaction(app[PG_POOL]) as cur:
+        registration = await registrations.lock(cur, session_id, user.id)
+        if not registration["session_open"]:
+            raise refusal("SESSION_CLOSED")
+        before = registrations.progress_of(registration)
+        # The registration moved since the pre-check (a concurrent scan, failure or reset).
+        if before.state == rounds.COMPLETED:
+            raise refusal("ALREADY_COMPLETED")
+        if before.state == rounds.FAILED:
+            raise refusal("NO_ATTEMPTS_LEFT")
+        if before.current_round != round_:
+            raise refusal("ROUND_MISMATCH")
+        after = rounds.passed(before, context["rounds"])
+        await registrations.record_round(cur, registration_id=registration["id"], round_=round_,
+                                         response_ms=consumed.response_ms, projected_ms=consumed.last_shown_ms,
+                                         scanned_ms=consumed.receipt_ms)
+        await registrations.save_progress(cur, registration["id"], after)
+        if after.state != rounds.COMPLETED:
+            reply = {"result": "partial", "round": round_, "next_round": after.current_round,
+                     "rounds": context["rounds"]}
+            return reply, functools.partial(announce.round_passed, hub, session_id, user_id=user.id,
+                                            round_=round_, response_ms=consumed.response_ms)
+        late = outcome.is_late(registration["joined_at"], context["started_at"], context["late_after_minutes"])
+        result = outcome.completed(await registrations.response_times(cur, registration["id"]), late=late)
+        saved = await registrations.save_outcome(cur, registration["id"], result)
+        new_counters = await class_sessions.change_counters(
+            cur, session_id, counters.changes(before, after, result.computed_status))
+    log.info("student completed", extra={"session_id": session_id, "user_id": user.id,
+                                         "status": result.computed_status, "certainty": result.certainty})
+    reply = {"result": "completed", "round": round_, "rounds": context["rounds"], "status": saved["status"]}
+    details = {"status": saved["status"], "computed_status": result.computed_status,
+               "certainty": result.certainty, "rounds_completed": result.rounds_completed,
+               "rt_mean_ms": result.rt_mean_ms, "rt_sd_ms": result.rt_sd_ms, "rt_min_ms": result.rt_min_ms,
+               "rt_max_ms": result.rt_max_ms, "rt_median_ms": result.rt_median_ms}
+    return reply, functools.partial(announce.completed, hub, session_id, user_id=user.id, round_=round_,
+                                    response_ms=consumed.response_ms, outcome=details,
+                                    counters=wire.counters_json(new_counters))
+
+
+async def _record_refusal(app: web.Application, user: User, remote: str | None, context: Row, code: str) -> None:
+    """Log the refusal for the fraud counters and, when it counts, spend an attempt."""
+    config = app[CONFIG]
+    session_id = context["session_id"]
+    counted = rounds.counts_against_attempts(code)
+    async with transaction(app[PG_POOL]) as cur:
+        registration = await registrations.lock(cur, session_id, user.id)
+        before = registrations.progress_of(registration)
+        after = (rounds.failed_attempt(before, config.scan_attempts)
+                 if counted and before.state == rounds.SCANNING else before)
+        if after != before:
+            await registrations.save_progress(cur, registration["id"], after, failed_attempt=True)
+        await scan_failures.record(cur, session_id=session_id, user_id=user.id, round_=before.current_round,
+                                   code=code, origin_ip=address_or_none(remote))
+        if after.state != before.state:
+            new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after))
+    log.info("scan refused", extra={"session_id": session_id, "user_id": user.id, "code": code,
+                                    "counted": after != before})
+    hub = app[EVENTS]
+    await announce.scan_failed(hub, session_id, user_id=user.id, round_=before.current_round, code=code,
+                               counted=after != before,
+                               attempts_left=rounds.attempts_left(after, config.scan_attempts))
+    if after.state == rounds.FAILED and before.state != rounds.FAILED:
+        try:
+            await app[QR_POOL].retire(session_id, user.id)
+        except RedisError:
+            # Its window runs out on its own; a failed student cannot use it anyway.
+            log.warning("could not retire a failed student's QR", extra={"session_id": session_id})
+        await announce.failed(hub, session_id, user_id=user.id, round_=after.current_round,
+                              counters=wire.counters_json(new_counters))

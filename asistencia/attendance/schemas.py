@@ -1,0 +1,98 @@
+"""Input schemas of the attendance loop, shared by the REST handlers and the WebSocket commands."""
+
+from __future__ import annotations
+
+import marshmallow
+from marshmallow import fields, validate
+
+from asistencia.crypto import BASE45_ALPHABET, b64url_decode
+from asistencia.domain.join_code import LENGTH, normalize
+from asistencia.domain.networks import parse_network
+from asistencia.domain.qr_payload import TEXT_LENGTH
+
+ID_RANGE = validate.Range(min=1, max=2**63 - 1)
+USER_ID_RANGE = validate.Range(min=0, max=2**63 - 1)
+MAX_NETWORKS = 50
+MAX_PROOF_BYTES = 1024
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Network(fields.String):
+    """A CIDR (or bare address), normalised to its network form ("10.1.0.0/16")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(parse_network(text))
+        except ValueError:
+            raise marshmallow.ValidationError("Not an IP network in CIDR notation.") from None
+
+
+class JoinCode(fields.String):
+    """What the student typed: spaces and dashes dropped, upper-cased, then six letters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = normalize(super()._deserialize(value, attr, data, **kwargs))
+        if len(code) != LENGTH or not code.isascii() or not code.isalpha():
+            raise marshmallow.ValidationError(f"A join code is {LENGTH} letters.")
+        return code
+
+
+class Base64UrlBytes(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            raw = b64url_decode(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError:
+            raise marshmallow.ValidationError("Not base64url (no padding).") from None
+        if not 1 <= len(raw) <= MAX_PROOF_BYTES:
+            raise marshmallow.ValidationError(f"Must be 1 to {MAX_PROOF_BYTES} bytes.")
+        return raw
+
+
+class CreateSessionSchema(marshmallow.Schema):
+    course_code = Text(required=True, validate=validate.Length(1, 50))
+    course_name = Text(required=True, validate=validate.Length(1, 200))
+    room = Text(load_default="", validate=validate.Length(max=100))
+    semester = Text(load_default="", validate=validate.Length(max=20))
+    block = Text(load_default="", validate=validate.Length(max=50))
+    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, 10))
+    duration_minutes = fields.Integer(load_default=15, strict=True, validate=validate.Range(1, 600))
+    late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                        validate=validate.Range(0, 600))
+    allowed_networks = fields.List(Network(), load_default=list, validate=validate.Length(max=MAX_NETWORKS))
+
+
+class ListSessionsQuery(marshmallow.Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class SessionPath(marshmallow.Schema):
+    id = fields.Integer(required=True, validate=ID_RANGE)
+
+
+class StudentPath(SessionPath):
+    user_id = fields.Integer(required=True, validate=USER_ID_RANGE)
+
+
+class SessionQuery(marshmallow.Schema):
+    session = fields.Integer(required=True, validate=ID_RANGE)
+
+
+class JoinSchema(marshmallow.Schema):
+    code = JoinCode(required=True)
+
+
+class ScanSchema(marshmallow.Schema):
+    session = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+    qr = fields.String(required=True, validate=[
+        validate.Length(equal=TEXT_LENGTH),
+        validate.ContainsOnly(BASE45_ALPHABET, error="Not a QR text (base45)."),
+    ])
+    proof = Base64UrlBytes(required=True)

@@ -1,0 +1,178 @@
+"""Class sessions from the professor's side: create, read, close (by hand or timer), reset, fraud."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, VALKEY
+from asistencia.attendance import announce, wire
+from asistencia.attendance.refusals import refusal
+from asistencia.db import cursor, transaction
+from asistencia.domain import counters, outcome, rounds
+from asistencia.domain.join_code import new_join_code
+from asistencia.domain.projection import projectable_ms
+from asistencia.domain.qr_payload import decoy, round_qr
+from asistencia.store import class_sessions, registrations, scan_failures, session_keys, users
+from asistencia.tokens import User
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+JOIN_CODE_ATTEMPTS = 20
+# A session's Valkey state outlives its end by this much, then expires on its own.
+RETAIN_AFTER_END_SECONDS = 3600
+
+
+def keep_until(session: Row) -> int:
+    """When a session's pool keys expire (unix seconds)."""
+    return int(session["ends_at"].timestamp()) + RETAIN_AFTER_END_SECONDS
+
+
+def visible(session: Row | None, user: User) -> Row:
+    """The session if `user` may see it; another professor's session does not exist for them."""
+    if session is None or not (user.is_admin or session["professor_id"] == user.id):
+        raise refusal("SESSION_NOT_FOUND")
+    return session
+
+
+async def find_visible(app: web.Application, user: User, session_id: int) -> Row:
+    async with cursor(app[PG_POOL]) as cur:
+        return visible(await class_sessions.get(cur, session_id), user)
+
+
+async def read(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
+    return wire.session_json(await find_visible(app, user, session_id))
+
+
+async def create(app: web.Application, user: User, fields: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(JOIN_CODE_ATTEMPTS):
+        try:
+            async with transaction(app[PG_POOL]) as cur:
+                await users.remember_in(cur, user)
+                session = await class_sessions.create(cur, professor_id=user.id, join_code=new_join_code(),
+                                                      **fields)
+            break
+        except class_sessions.JoinCodeTaken:
+            continue
+    else:
+        raise refusal("JOIN_CODE_EXHAUSTED")
+    config = app[CONFIG]
+    try:
+        await app[QR_POOL].pad(session["id"], [decoy() for _ in range(config.qr_min_pool)],
+                               keep_until=keep_until(session))
+    except RedisError:
+        # Projector ticks top the decoys up too; the session exists either way.
+        log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
+    log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id})
+    return wire.session_json(session)
+
+
+async def list_visible(app: web.Application, user: User, *, status: str | None, limit: int) -> list[dict]:
+    async with cursor(app[PG_POOL]) as cur:
+        rows = await class_sessions.list_sessions(cur, professor_id=None if user.is_admin else user.id,
+                                                  status=status, limit=limit)
+    return [wire.session_json(row) for row in rows]
+
+
+async def close(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
+    """Close and finalise; closing a closed session changes nothing and answers the same."""
+    async with transaction(app[PG_POOL]) as cur:
+        visible(await class_sessions.get(cur, session_id), user)
+        closed_now = await class_sessions.close_and_finalise(
+            cur, session_id, closed_by="admin" if user.is_admin else "professor", absent_status=outcome.ABSENT)
+        session = await class_sessions.get(cur, session_id)
+    if closed_now:
+        await _after_close(app, session)
+    return wire.session_json(session)
+
+
+async def close_due(app: web.Application) -> int:
+    """Close every session past its end; any number of processes may run this at once:
+    each session is closed by exactly one of them (row lock, SKIP LOCKED, status check)."""
+    closed = 0
+    while True:
+        async with transaction(app[PG_POOL]) as cur:
+            session_id = await class_sessions.due_for_close(cur)
+            if session_id is None:
+                return closed
+            await class_sessions.close_and_finalise(cur, session_id, closed_by="timer",
+                                                    absent_status=outcome.ABSENT)
+            session = await class_sessions.get(cur, session_id)
+        log.info("class session closed by its timer", extra={"session_id": session_id})
+        await _after_close(app, session)
+        closed += 1
+
+
+async def _after_close(app: web.Application, session: Row) -> None:
+    try:
+        await app[QR_POOL].discard(session["id"])
+    except RedisError:
+        log.warning("could not discard a closed session's QR pool (it expires on its own)",
+                    extra={"session_id": session["id"]})
+    await announce.closed(app[EVENTS], session["id"], closed_by=session["closed_by"],
+                          closed_at=wire.timestamp(session["closed_at"]), counters=wire.counters_json(session))
+
+
+async def reset_student(app: web.Application, actor: User, session_id: int, user_id: int) -> dict[str, Any]:
+    """New attempts on the current round for a student (failed or not), audited; a fresh QR."""
+    config = app[CONFIG]
+    async with transaction(app[PG_POOL]) as cur:
+        session = visible(await class_sessions.get(cur, session_id), actor)
+        registration = await registrations.lock(cur, session_id, user_id)
+        if registration is None:
+            raise refusal("NOT_JOINED")
+        if not registration["session_open"]:
+            raise refusal("SESSION_CLOSED")
+        before = registrations.progress_of(registration)
+        if before.state == rounds.COMPLETED:
+            raise refusal("ALREADY_COMPLETED")
+        after = rounds.reset(before)
+        await users.remember_in(cur, actor)
+        await registrations.save_progress(cur, registration["id"], after)
+        await registrations.record_reset(cur, registration_id=registration["id"], actor_id=actor.id,
+                                         round_=after.current_round)
+        new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after))
+        student = await registrations.student(cur, session_id, user_id)
+    log.info("student reset", extra={"session_id": session_id, "user_id": user_id, "actor_id": actor.id})
+    try:
+        key = await session_keys.load(app[VALKEY], user_id)
+        if key is not None:
+            qr = round_qr(key.key, session_id, user_id, after.current_round, time.time())
+            await app[QR_POOL].issue(session_id, qr, mode="fresh", keep_until=keep_until(session),
+                                     stale_after_ms=projectable_ms(config.qr_window_seconds))
+    except RedisError:
+        # The reset is recorded; the student's next join puts the QR in the pool.
+        log.warning("could not issue a QR after a reset", extra={"session_id": session_id, "user_id": user_id})
+    await announce.reset(app[EVENTS], session_id, user_id=user_id, round_=after.current_round, actor_id=actor.id,
+                         counters=wire.counters_json(new_counters))
+    return wire.student_json(student)
+
+
+def fraud_json(session_id: int, rows: list[Row]) -> dict[str, Any]:
+    """Failure counters by type, and per student (most failures first)."""
+    by_code: dict[str, int] = {}
+    students: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        by_code[row["code"]] = by_code.get(row["code"], 0) + row["count"]
+        student = students.setdefault(row["user_id"], {
+            "user_id": row["user_id"], "username": row["username"], "full_name": row["full_name"],
+            "total": 0, "by_code": {}, "last_at": row["last_at"]})
+        student["total"] += row["count"]
+        student["by_code"][row["code"]] = row["count"]
+        student["last_at"] = max(student["last_at"], row["last_at"])
+    ranked = sorted(students.values(), key=lambda s: (-s["total"], s["user_id"]))
+    return {"session": session_id, "total": sum(by_code.values()), "by_code": by_code,
+            "students": [{**s, "last_at": wire.timestamp(s["last_at"])} for s in ranked]}
+
+
+async def fraud(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
+    async with cursor(app[PG_POOL]) as cur:
+        visible(await class_sessions.get(cur, session_id), user)
+        rows = await scan_failures.by_student_and_code(cur, session_id)
+    return fraud_json(session_id, rows)

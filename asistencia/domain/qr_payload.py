@@ -1,0 +1,108 @@
+"""The projected QR codes (SPEC §5): a compact binary payload sealed for one student.
+
+plaintext (22 bytes, big-endian):
+    version u8 | session_id u32 | student_id u32 | round u8 | issued_at u32 (unix s) | nonce 8 bytes
+sealed = AES-256-GCM(session_key): iv (12) || ciphertext (22) || tag (16)  -> 50 bytes
+text   = base45(sealed)                                                     -> 75 characters
+
+Base45 uses only the QR alphanumeric alphabet, so the code fits QR version 4
+at error correction M. A decoy is 50 random bytes in base45: same length,
+same alphabet, and without the key as random-looking as a real code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import struct
+
+from asistencia.crypto import DecryptError, base45_decode, base45_encode, open_sealed, seal
+
+VERSION = 1
+NONCE_BYTES = 8
+_LAYOUT = struct.Struct(">BIIBI8s")
+PLAINTEXT_BYTES = _LAYOUT.size  # 22
+SEALED_BYTES = 12 + PLAINTEXT_BYTES + 16  # 50
+TEXT_LENGTH = SEALED_BYTES // 2 * 3  # 75
+MAX_ID = 0xFFFFFFFF
+MAX_ROUND = 0xFF
+
+
+@dataclasses.dataclass(frozen=True)
+class QrPayload:
+    session_id: int
+    student_id: int
+    round: int
+    issued_at: int
+    nonce: bytes
+
+    @property
+    def entry_id(self) -> str:
+        """How the pool names this code: its nonce, in hex (never shown to anyone)."""
+        return self.nonce.hex()
+
+
+def pack(payload: QrPayload) -> bytes:
+    """ValueError when a field does not fit its slot."""
+    if not (0 <= payload.session_id <= MAX_ID and 0 <= payload.student_id <= MAX_ID
+            and 0 <= payload.round <= MAX_ROUND and 0 <= payload.issued_at <= MAX_ID
+            and len(payload.nonce) == NONCE_BYTES):
+        raise ValueError("QR payload field out of range")
+    return _LAYOUT.pack(VERSION, payload.session_id, payload.student_id, payload.round,
+                        payload.issued_at, payload.nonce)
+
+
+def unpack(data: bytes) -> QrPayload:
+    if len(data) != PLAINTEXT_BYTES:
+        raise ValueError("QR payload has the wrong length")
+    version, session_id, student_id, round_, issued_at, nonce = _LAYOUT.unpack(data)
+    if version != VERSION:
+        raise ValueError(f"unknown QR payload version {version}")
+    return QrPayload(session_id, student_id, round_, issued_at, nonce)
+
+
+def new_payload(session_id: int, student_id: int, round_: int, issued_at: float) -> QrPayload:
+    return QrPayload(session_id, student_id, round_, int(issued_at), os.urandom(NONCE_BYTES))
+
+
+def seal_qr(session_key: bytes, payload: QrPayload) -> str:
+    return base45_encode(seal(session_key, pack(payload)))
+
+
+def open_qr(session_key: bytes, text: str) -> QrPayload:
+    """DecryptError when the text is not a code sealed for this key (a decoy, someone
+    else's, or not base45 of the right size); ValueError when it opens but is not a payload."""
+    try:
+        sealed = base45_decode(text)
+    except ValueError:
+        raise DecryptError("not base45") from None
+    if len(sealed) != SEALED_BYTES:
+        raise DecryptError("wrong size")
+    return unpack(open_sealed(session_key, sealed))
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundQr:
+    """A student's QR for one round, as the pool holds it."""
+
+    entry_id: str
+    owner: int
+    round: int
+    key_id: str
+    text: str
+
+
+def key_id(session_key: bytes) -> str:
+    """A short fingerprint of the key a QR was sealed with: a new device login means a new QR."""
+    return hashlib.sha256(session_key).hexdigest()[:16]
+
+
+def round_qr(session_key: bytes, session_id: int, student_id: int, round_: int, now: float) -> RoundQr:
+    payload = new_payload(session_id, student_id, round_, now)
+    return RoundQr(payload.entry_id, student_id, round_, key_id(session_key), seal_qr(session_key, payload))
+
+
+def decoy() -> tuple[str, str]:
+    """(entry id, text): named like a real entry (8 random bytes in hex), 50 random bytes in base45."""
+    return os.urandom(NONCE_BYTES).hex(), base45_encode(os.urandom(SEALED_BYTES))

@@ -1,0 +1,173 @@
+"""Class sessions and their live counters (tables class_sessions, session_counters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg2.errors
+
+from asistencia.domain import counters
+
+Row = dict[str, Any]
+
+ACTIVE_JOIN_CODE_INDEX = "class_sessions_active_join_code"
+
+_COUNTER_COLUMNS = ", ".join(f"c.{name}" for name in counters.FIELDS) + ", c.version AS counters_version"
+_COLUMNS = f"""
+    s.id, s.professor_id, s.course_code, s.course_name, s.room, s.semester, s.block, s.rounds,
+    s.duration_minutes, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
+    s.join_code, s.status, s.created_at, s.ends_at, s.closed_at, s.closed_by,
+    s.status = 'active' AND s.ends_at > now() AS open,
+    {_COUNTER_COLUMNS}
+"""
+# Every session has a counters row (migration 0020 inserts it with the session).
+_FROM = "FROM class_sessions s JOIN session_counters c ON c.session_id = s.id"
+
+
+class JoinCodeTaken(Exception):
+    """Another active session already uses this join code; try another."""
+
+
+async def create(cur, *, professor_id: int, join_code: str, course_code: str, course_name: str, room: str,
+                 semester: str, block: str, rounds: int, duration_minutes: int,
+                 late_after_minutes: int | None, allowed_networks: list[str]) -> Row:
+    """Insert a session (inside the caller's transaction); its counters row comes with it."""
+    try:
+        await cur.execute(
+            """
+            INSERT INTO class_sessions (professor_id, course_code, course_name, room, semester, block, rounds,
+                                        duration_minutes, late_after_minutes, allowed_networks, join_code, ends_at)
+            VALUES (%(professor_id)s, %(course_code)s, %(course_name)s, %(room)s, %(semester)s, %(block)s,
+                    %(rounds)s, %(duration_minutes)s, %(late_after_minutes)s, %(allowed_networks)s::cidr[],
+                    %(join_code)s, now() + make_interval(mins => %(duration_minutes)s))
+            RETURNING id
+            """,
+            {"professor_id": professor_id, "course_code": course_code, "course_name": course_name, "room": room,
+             "semester": semester, "block": block, "rounds": rounds, "duration_minutes": duration_minutes,
+             "late_after_minutes": late_after_minutes, "allowed_networks": allowed_networks,
+             "join_code": join_code},
+        )
+    except psycopg2.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == ACTIVE_JOIN_CODE_INDEX:
+            raise JoinCodeTaken(join_code) from None
+        raise
+    return await get(cur, (await cur.fetchone())["id"])
+
+
+async def get(cur, session_id: int) -> Row | None:
+    await cur.execute(f"SELECT {_COLUMNS} {_FROM} WHERE s.id = %(id)s", {"id": session_id})
+    return await cur.fetchone()
+
+
+async def lock_open(cur, session_id: int) -> Row | None:
+    """The session, share-locked until the transaction ends, so it cannot close under us."""
+    await cur.execute(f"SELECT {_COLUMNS} {_FROM} WHERE s.id = %(id)s FOR SHARE OF s", {"id": session_id})
+    return await cur.fetchone()
+
+
+async def list_sessions(cur, *, professor_id: int | None, status: str | None, limit: int) -> list[Row]:
+    """Newest first; `professor_id=None` lists everyone's (admins)."""
+    await cur.execute(
+        f"""
+        SELECT {_COLUMNS} {_FROM}
+         WHERE (%(professor_id)s::bigint IS NULL OR s.professor_id = %(professor_id)s)
+           AND (%(status)s::text IS NULL OR s.status = %(status)s)
+         ORDER BY s.created_at DESC, s.id DESC
+         LIMIT %(limit)s
+        """,
+        {"professor_id": professor_id, "status": status, "limit": limit},
+    )
+    return await cur.fetchall()
+
+
+async def find_by_join_code(cur, join_code: str) -> Row | None:
+    """The active session with this code, else the latest closed one that had it."""
+    await cur.execute(
+        f"""
+        SELECT {_COLUMNS} {_FROM}
+         WHERE s.join_code = %(code)s
+         ORDER BY s.status = 'active' DESC, s.created_at DESC
+         LIMIT 1
+        """,
+        {"code": join_code},
+    )
+    return await cur.fetchone()
+
+
+async def change_counters(cur, session_id: int, delta: dict[str, int]) -> Row:
+    """Apply increments from `domain.counters.changes`; returns the new counters."""
+    assignments = ", ".join(f"{name} = {name} + %({name})s" for name in counters.FIELDS)
+    await cur.execute(
+        f"UPDATE session_counters SET {assignments}, version = version + 1 "
+        f"WHERE session_id = %(session_id)s RETURNING {', '.join(counters.FIELDS)}, version",
+        {**delta, "session_id": session_id},
+    )
+    return await cur.fetchone()
+
+
+async def due_for_close(cur) -> int | None:
+    """One active session past its end that no other process is closing right now (row-locked)."""
+    await cur.execute(
+        """
+        SELECT id FROM class_sessions
+         WHERE status = 'active' AND ends_at <= now()
+         ORDER BY ends_at
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED
+        """
+    )
+    row = await cur.fetchone()
+    return row["id"] if row else None
+
+
+async def close_and_finalise(cur, session_id: int, *, closed_by: str, absent_status: str) -> bool:
+    """Close an active session and finalise every registration, in the caller's transaction.
+
+    False when it was not active (already closed: a second close changes
+    nothing). Students who did not complete get `absent_status` as computed
+    status, with the figures of the rounds they did pass; a status a
+    professor set is kept. Completed students keep theirs.
+    """
+    await cur.execute(
+        """
+        UPDATE class_sessions SET status = 'closed', closed_at = now(), closed_by = %(closed_by)s
+         WHERE id = %(id)s AND status = 'active'
+        RETURNING id
+        """,
+        {"id": session_id, "closed_by": closed_by},
+    )
+    if await cur.fetchone() is None:
+        return False
+    await cur.execute(
+        """
+        INSERT INTO outcomes (registration_id, computed_status, status, rounds_completed,
+                              rt_mean_ms, rt_sd_ms, rt_min_ms, rt_max_ms, rt_median_ms)
+        SELECT r.id, %(absent)s, %(absent)s, count(rd.round),
+               avg(rd.response_ms), stddev_pop(rd.response_ms), min(rd.response_ms), max(rd.response_ms),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY rd.response_ms)
+          FROM registrations r
+          LEFT JOIN rounds rd ON rd.registration_id = r.id
+         WHERE r.session_id = %(id)s AND r.state <> 'completed'
+         GROUP BY r.id
+        ON CONFLICT (registration_id) DO UPDATE
+           SET computed_status = EXCLUDED.computed_status,
+               rounds_completed = EXCLUDED.rounds_completed,
+               rt_mean_ms = EXCLUDED.rt_mean_ms,
+               rt_sd_ms = EXCLUDED.rt_sd_ms,
+               rt_min_ms = EXCLUDED.rt_min_ms,
+               rt_max_ms = EXCLUDED.rt_max_ms,
+               rt_median_ms = EXCLUDED.rt_median_ms,
+               computed_at = now(),
+               status = CASE WHEN outcomes.overridden THEN outcomes.status ELSE EXCLUDED.status END
+        """,
+        {"id": session_id, "absent": absent_status},
+    )
+    await cur.execute(
+        """
+        UPDATE session_counters
+           SET absent = absent + in_progress + failed, in_progress = 0, failed = 0, version = version + 1
+         WHERE session_id = %(id)s
+        """,
+        {"id": session_id},
+    )
+    return True

@@ -1,0 +1,52 @@
+-- Prepended to every pool script. All of one session's pool lives in these
+-- keys, declared by the caller in this order:
+--   pool   ZSET  entry id -> schedule score (projectable entries: live QRs and decoys)
+--   entry  HASH  entry id -> "owner|round|key id|text" (immutable; decoys: "|||text")
+--   first  HASH  entry id -> first projection (ms, Valkey clock)
+--   last   HASH  entry id -> latest projection (ms)
+--   used   HASH  entry id -> accepted scan (ms)
+--   live   HASH  student id -> entry id of the QR the student must answer now
+--   decoys SET   entry ids of decoys
+--   seq    STRING creation counter
+--   frame  STRING "slot|text|text…": the frame of the current tick slot
+local POOL, ENTRY, FIRST, LAST, USED, LIVE, DECOYS, SEQ, FRAME =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+
+-- Valkey's clock is the one clock: projections and scans from any process
+-- are stamped and compared against it.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A never-shown entry is scored by creation order; that number stays far
+-- below any projection time in ms, so never-shown entries come first.
+local function add_entry(eid, owner, round, kid, text)
+  redis.call('HSET', ENTRY, eid, owner .. '|' .. round .. '|' .. kid .. '|' .. text)
+  redis.call('ZADD', POOL, redis.call('INCR', SEQ), eid)
+end
+
+local function read_entry(eid)
+  local data = redis.call('HGET', ENTRY, eid)
+  if not data then return nil end
+  local owner, round, kid, text = string.match(data, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  return {owner = owner, round = round, kid = kid, text = text}
+end
+
+local function add_decoy(eid, text)
+  add_entry(eid, '', '', '', text)
+  redis.call('SADD', DECOYS, eid)
+end
+
+local function forget_decoy(eid)
+  redis.call('SREM', DECOYS, eid)
+  redis.call('ZREM', POOL, eid)
+  redis.call('HDEL', ENTRY, eid)
+  redis.call('HDEL', FIRST, eid)
+  redis.call('HDEL', LAST, eid)
+end
+
+-- However the session ends, its pool goes some time after.
+local function keep_until(at)
+  for i = 1, 8 do redis.call('EXPIREAT', KEYS[i], at) end
+end

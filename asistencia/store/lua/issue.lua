@@ -1,0 +1,28 @@
+-- Put a student's QR for a round in the pool, as the student's live QR.
+-- ARGV: mode, owner, round, key id, entry id, text, stale_after_ms, keep_until, replaced entry id
+-- mode "ensure": keep the live QR if it is for this round and key, unused and
+--                still projectable (joining twice never makes a second one);
+--      "fresh":   always a new one (a professor's reset);
+--      "replace": only if the live QR is still the replaced one (re-issuing a stale code).
+-- Returns {1, entry id} when added, {0, live entry id or ""} when not.
+local mode, owner, round, kid, eid, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local current = redis.call('HGET', LIVE, owner)
+if mode == 'replace' and current ~= ARGV[9] then
+  return {0, current or ''}
+end
+if mode == 'ensure' and current then
+  local entry = read_entry(current)
+  local first = redis.call('HGET', FIRST, current)
+  if entry and entry.round == round and entry.kid == kid
+      and (not first or now_ms() - tonumber(first) < tonumber(ARGV[7]))
+      and redis.call('ZSCORE', POOL, current) and redis.call('HEXISTS', USED, current) == 0 then
+    return {0, current}
+  end
+end
+if current then
+  redis.call('ZREM', POOL, current)
+end
+add_entry(eid, owner, round, kid, text)
+redis.call('HSET', LIVE, owner, eid)
+keep_until(ARGV[8])
+return {1, eid}

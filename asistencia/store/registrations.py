@@ -1,0 +1,155 @@
+"""Students in class sessions: registrations, their passed rounds, outcomes and resets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asistencia.domain.outcome import Outcome
+from asistencia.domain.rounds import Progress
+
+Row = dict[str, Any]
+
+_COLUMNS = """
+    r.id, r.session_id, r.user_id, r.device_id, host(r.origin_ip) AS origin_ip, r.joined_at, r.state,
+    r.current_round, r.round_failures, r.failures, r.completed_at
+"""
+_OUTCOME_COLUMNS = """
+    o.computed_status, o.status, o.certainty, o.rounds_completed, o.rt_mean_ms, o.rt_sd_ms, o.rt_min_ms,
+    o.rt_max_ms, o.rt_median_ms, o.overridden
+"""
+
+
+def progress_of(row: Row) -> Progress:
+    return Progress(row["state"], row["current_round"], row["round_failures"])
+
+
+async def join(cur, *, session_id: int, user_id: int, device_id: int, origin_ip: str | None) -> bool:
+    """Register the student unless already registered; True when this call created it."""
+    await cur.execute(
+        """
+        INSERT INTO registrations (session_id, user_id, device_id, origin_ip)
+        VALUES (%(session_id)s, %(user_id)s, %(device_id)s, %(origin_ip)s::inet)
+        ON CONFLICT (session_id, user_id) DO NOTHING
+        RETURNING id
+        """,
+        {"session_id": session_id, "user_id": user_id, "device_id": device_id, "origin_ip": origin_ip},
+    )
+    return await cur.fetchone() is not None
+
+
+async def scan_context(cur, session_id: int, user_id: int) -> Row | None:
+    """What a scan checks before anything else: the session (None if there is none)
+    and the student's registration in it (registration columns None if not joined)."""
+    await cur.execute(
+        """
+        SELECT s.id AS session_id, s.status = 'active' AND s.ends_at > now() AS session_open, s.rounds,
+               s.created_at AS started_at, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
+               s.ends_at, r.id, r.state, r.current_round, r.round_failures, r.joined_at
+          FROM class_sessions s LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = %(u)s
+         WHERE s.id = %(s)s
+        """,
+        {"s": session_id, "u": user_id},
+    )
+    return await cur.fetchone()
+
+
+async def lock(cur, session_id: int, user_id: int) -> Row | None:
+    """The registration row-locked (one change at a time per student) and its session
+    share-locked (it cannot close until we commit), in one statement."""
+    await cur.execute(
+        f"""
+        SELECT {_COLUMNS}, s.status = 'active' AND s.ends_at > now() AS session_open
+          FROM registrations r JOIN class_sessions s ON s.id = r.session_id
+         WHERE r.session_id = %(s)s AND r.user_id = %(u)s
+           FOR UPDATE OF r
+           FOR SHARE OF s
+        """,
+        {"s": session_id, "u": user_id},
+    )
+    return await cur.fetchone()
+
+
+async def save_progress(cur, registration_id: int, progress: Progress, *, failed_attempt: bool = False) -> None:
+    await cur.execute(
+        """
+        UPDATE registrations
+           SET state = %(state)s, current_round = %(round)s, round_failures = %(round_failures)s,
+               failures = failures + %(failure)s,
+               completed_at = CASE WHEN %(state)s = 'completed' THEN now() ELSE completed_at END
+         WHERE id = %(id)s
+        """,
+        {"id": registration_id, "state": progress.state, "round": progress.current_round,
+         "round_failures": progress.round_failures, "failure": int(failed_attempt)},
+    )
+
+
+async def record_round(cur, *, registration_id: int, round_: int, response_ms: int, projected_ms: int,
+                       scanned_ms: int) -> None:
+    """One passed round; the primary key refuses a second row for the same round."""
+    await cur.execute(
+        """
+        INSERT INTO rounds (registration_id, round, response_ms, projected_at, scanned_at)
+        VALUES (%(id)s, %(round)s, %(response_ms)s, to_timestamp(%(projected_ms)s / 1000.0),
+                to_timestamp(%(scanned_ms)s / 1000.0))
+        """,
+        {"id": registration_id, "round": round_, "response_ms": response_ms, "projected_ms": projected_ms,
+         "scanned_ms": scanned_ms},
+    )
+
+
+async def response_times(cur, registration_id: int) -> list[int]:
+    await cur.execute("SELECT response_ms FROM rounds WHERE registration_id = %(id)s ORDER BY round",
+                      {"id": registration_id})
+    return [row["response_ms"] for row in await cur.fetchall()]
+
+
+async def save_outcome(cur, registration_id: int, outcome: Outcome) -> Row:
+    """Store the computed outcome; a status a professor already set is kept."""
+    await cur.execute(
+        """
+        INSERT INTO outcomes AS o (registration_id, computed_status, status, certainty, rounds_completed,
+                                   rt_mean_ms, rt_sd_ms, rt_min_ms, rt_max_ms, rt_median_ms)
+        VALUES (%(id)s, %(computed_status)s, %(computed_status)s, %(certainty)s, %(rounds_completed)s,
+                %(rt_mean_ms)s, %(rt_sd_ms)s, %(rt_min_ms)s, %(rt_max_ms)s, %(rt_median_ms)s)
+        ON CONFLICT (registration_id) DO UPDATE
+           SET computed_status = EXCLUDED.computed_status, certainty = EXCLUDED.certainty,
+               rounds_completed = EXCLUDED.rounds_completed, rt_mean_ms = EXCLUDED.rt_mean_ms,
+               rt_sd_ms = EXCLUDED.rt_sd_ms, rt_min_ms = EXCLUDED.rt_min_ms, rt_max_ms = EXCLUDED.rt_max_ms,
+               rt_median_ms = EXCLUDED.rt_median_ms, computed_at = now(),
+               status = CASE WHEN o.overridden THEN o.status ELSE EXCLUDED.status END
+        RETURNING status
+        """,
+        {"id": registration_id, "computed_status": outcome.computed_status, "certainty": outcome.certainty,
+         "rounds_completed": outcome.rounds_completed, "rt_mean_ms": outcome.rt_mean_ms,
+         "rt_sd_ms": outcome.rt_sd_ms, "rt_min_ms": outcome.rt_min_ms, "rt_max_ms": outcome.rt_max_ms,
+         "rt_median_ms": outcome.rt_median_ms},
+    )
+    return await cur.fetchone()
+
+
+async def record_reset(cur, *, registration_id: int, actor_id: int, round_: int) -> None:
+    await cur.execute(
+        "INSERT INTO registration_resets (registration_id, actor_id, round) VALUES (%(id)s, %(actor)s, %(round)s)",
+        {"id": registration_id, "actor": actor_id, "round": round_},
+    )
+
+
+_STUDENT = f"""
+    SELECT {_COLUMNS}, u.username, u.full_name, {_OUTCOME_COLUMNS}
+      FROM registrations r
+      JOIN users u ON u.id = r.user_id
+      LEFT JOIN outcomes o ON o.registration_id = r.id
+     WHERE r.session_id = %(s)s
+"""
+
+
+async def students(cur, session_id: int) -> list[Row]:
+    """Everyone who joined, with progress, name and outcome, in joining order (dashboards)."""
+    await cur.execute(_STUDENT + " ORDER BY r.joined_at, r.id", {"s": session_id})
+    return await cur.fetchall()
+
+
+async def student(cur, session_id: int, user_id: int) -> Row | None:
+    """One student as `students` lists them (outcome columns are None before there is one)."""
+    await cur.execute(_STUDENT + " AND r.user_id = %(u)s", {"s": session_id, "u": user_id})
+    return await cur.fetchone()

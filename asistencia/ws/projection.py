@@ -1,0 +1,220 @@
+"""`project` and `watch`: a professor's screens following a class session.
+
+A projector gets a countdown, then a frame per tick, plus the live counters
+and `closed`; never who is who (the whole class sees that screen). A
+dashboard (`watch`) gets every event of the session, with student ids, and
+no frames. Both subscribe before reading their snapshot, hold events back
+until the snapshot has been sent, and take a fresh snapshot on `resync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from marshmallow import fields
+from redis.exceptions import RedisError
+
+from asistencia.appkeys import CONFIG, EVENTS
+from asistencia.attendance import announce, projection, wire
+from asistencia.attendance.refusals import refusal
+from asistencia.attendance.schemas import ID_RANGE
+from asistencia.auth import STAFF
+from asistencia.domain.projection import next_deadline, slot_alignment
+from asistencia.store.qr_pool import Frame
+from asistencia.ws import messages
+from asistencia.ws.commands import CommandSchema, command
+from asistencia.ws.connection import CloseSocket, Connection
+from asistencia.ws.const import CLOSE_UNKNOWN_SESSION
+
+log = logging.getLogger(__name__)
+
+# A connection projects or watches one session at a time.
+FOLLOW = "follow"
+
+Event = dict[str, Any]
+T = TypeVar("T")
+
+
+class SessionCommand(CommandSchema):
+    session = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+
+
+async def _snapshot_after_subscribing(connection: Connection, unsubscribe: Callable[[], None],
+                                      snapshot: Awaitable[T]) -> T:
+    """Hold the subscription, then read the snapshot (nothing missed in between); undo it if the read fails."""
+    connection.subscribe(FOLLOW, unsubscribe)
+    try:
+        return await snapshot
+    except BaseException:
+        connection.unsubscribe(FOLLOW)
+        raise
+
+
+async def _own_session(connection: Connection, session_id: int) -> dict[str, Any]:
+    if connection.subscribed(FOLLOW):
+        raise refusal("ALREADY_SUBSCRIBED")
+    session = await projection.session_row(connection.app, session_id)
+    user = connection.user
+    if session is None or not (user.is_admin or session["professor_id"] == user.id):
+        raise CloseSocket(CLOSE_UNKNOWN_SESSION, "UNKNOWN_SESSION")
+    return session
+
+
+class Projector:
+    def __init__(self, connection: Connection, session: dict[str, Any]) -> None:
+        self.connection = connection
+        self.session = session
+        self.counters_version = session["counters_version"]
+        self._held: list[Event] | None = []
+        self._unsubscribe = connection.app[EVENTS].subscribe(announce.projector_topic(session["id"]),
+                                                             self.on_event)
+        self._task: asyncio.Task | None = None
+
+    def close(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+
+    def on_event(self, event: Event) -> None:
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self._handle(event)
+
+    def _handle(self, event: Event) -> None:
+        name, data = event["event"], event["data"]
+        if name == "resync":
+            self.connection.start_task(self._resync())
+            return
+        self._send_counters(data["counters"])
+        if name == "closed":
+            self.connection.send(messages.event("closed", data))
+            self.connection.unsubscribe(FOLLOW)
+
+    def _send_counters(self, counters: dict[str, int]) -> None:
+        # Events can arrive after a newer snapshot; counters only move forward.
+        if counters["version"] > self.counters_version:
+            self.counters_version = counters["version"]
+            self.connection.send(messages.event("counters", {"session": self.session["id"], "counters": counters}))
+
+    async def _resync(self) -> None:
+        session = await projection.session_row(self.connection.app, self.session["id"])
+        self._send_counters(wire.counters_json(session))
+
+    def start(self, session: dict[str, Any]) -> None:
+        """Begin with the snapshot taken after subscribing; call once the result is queued."""
+        self.session = session
+        self.counters_version = max(self.counters_version, session["counters_version"])
+        self._task = self.connection.start_task(self._run())
+
+    async def _run(self) -> None:
+        held, self._held = self._held or [], None
+        for event in held:
+            self._handle(event)
+        config = self.connection.app[CONFIG]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        for seconds_left in range(config.countdown_seconds, 0, -1):
+            self.connection.send({"type": "countdown", "session": self.session["id"], "seconds_left": seconds_left})
+            deadline = next_deadline(deadline, loop.time(), 1.0)
+            await asyncio.sleep(deadline - loop.time())
+        await self._project(config.qr_tick_ms)
+
+    async def _project(self, tick_ms: int) -> None:
+        """A frame per tick on a fixed grid of absolute deadlines (no drift), until the session ends."""
+        loop = asyncio.get_running_loop()
+        period = tick_ms / 1000
+        ends_at_ms = int(self.session["ends_at"].timestamp() * 1000)
+        deadline = loop.time()
+        seq = 0
+        aligned = False
+        while True:
+            frame = await self._tick()
+            if frame is not None:
+                seq += 1
+                time_left_ms = max(0, ends_at_ms - frame.now_ms)
+                self.connection.send({"type": "frame", "session": self.session["id"], "seq": seq,
+                                      "qrs": frame.texts if time_left_ms else [], "time_left_ms": time_left_ms})
+                if not time_left_ms:
+                    return  # the timer closes the session within its interval; `closed` follows
+                if not aligned:
+                    deadline += slot_alignment(frame.now_ms, tick_ms)
+                    aligned = True
+                if frame.stale or frame.decoys_needed:
+                    await self._replenish(frame)
+            deadline = next_deadline(deadline, loop.time(), period)
+            await asyncio.sleep(deadline - loop.time())
+
+    async def _tick(self) -> Frame | None:
+        try:
+            return await projection.next_frame(self.connection.app, self.session)
+        except RedisError:
+            log.warning("projector tick failed (Valkey)", extra={"session_id": self.session["id"]})
+            return None
+
+    async def _replenish(self, frame: Frame) -> None:
+        """After the frame is out: new codes for stale ones, decoys where the pool is short."""
+        try:
+            await projection.reissue(self.connection.app, self.session, frame.stale)
+            if frame.decoys_needed:
+                await projection.add_decoys(self.connection.app, self.session, frame.decoys_needed)
+        except RedisError:
+            # Still stale or short on a later tick: whoever projects then tries again.
+            log.warning("could not replenish the QR pool", extra={"session_id": self.session["id"]})
+
+
+@command("project", SessionCommand(), roles=STAFF)
+async def project(connection: Connection, message: dict[str, Any]) -> dict[str, Any]:
+    session = await _own_session(connection, message["session"])
+    if session["status"] != "active":
+        raise refusal("SESSION_CLOSED")
+    projector = Projector(connection, session)
+    session = await _snapshot_after_subscribing(connection, projector.close,
+                                                projection.session_row(connection.app, session["id"]))
+    projector.start(session)
+    config = connection.app[CONFIG]
+    return {"session": wire.projected_session_json(session), "tick_ms": config.qr_tick_ms,
+            "per_frame": config.qr_per_frame, "countdown_seconds": config.countdown_seconds}
+
+
+class Watcher:
+    def __init__(self, connection: Connection, session_id: int) -> None:
+        self.connection = connection
+        self.session_id = session_id
+        self._held: list[Event] | None = []
+        self._unsubscribe = connection.app[EVENTS].subscribe(announce.dashboard_topic(session_id), self.on_event)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    def on_event(self, event: Event) -> None:
+        if self._held is not None:
+            self._held.append(event)
+        elif event["event"] == "resync":
+            self.connection.start_task(self._resync())
+        else:
+            self.connection.send(messages.event(event["event"], event["data"]))
+
+    async def release(self) -> None:
+        """Send what arrived while the snapshot was read; from now on events go straight out."""
+        held, self._held = self._held or [], None
+        for event in held:
+            self.on_event(event)
+
+    async def _resync(self) -> None:
+        snapshot = await projection.dashboard_snapshot(self.connection.app, self.session_id)
+        self.connection.send(messages.event("snapshot", snapshot))
+
+
+@command("watch", SessionCommand(), roles=STAFF)
+async def watch(connection: Connection, message: dict[str, Any]) -> dict[str, Any]:
+    session = await _own_session(connection, message["session"])
+    watcher = Watcher(connection, session["id"])
+    snapshot = await _snapshot_after_subscribing(connection, watcher.close,
+                                                 projection.dashboard_snapshot(connection.app, session["id"]))
+    # Runs after the result below is queued, so held events follow the snapshot.
+    connection.start_task(watcher.release())
+    return snapshot

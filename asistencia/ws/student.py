@@ -1,0 +1,58 @@
+"""`join` and `scan` over the WebSocket: the same work as the REST endpoints.
+
+After a join the connection also gets the student's own events: `reset`
+(a professor gave new attempts) and `closed` (the session ended), and
+`resync` when events may have been missed (read the status again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asistencia.appkeys import EVENTS
+from asistencia.attendance import announce, joining, scanning
+from asistencia.attendance.schemas import JoinSchema, ScanSchema
+from asistencia.auth import STUDENT
+from asistencia.ws import messages
+from asistencia.ws.commands import CommandSchema, command
+from asistencia.ws.connection import Connection
+
+# A student's connection follows the session it joined last.
+JOINED = "joined"
+
+
+class JoinCommand(CommandSchema, JoinSchema):
+    pass
+
+
+class ScanCommand(CommandSchema, ScanSchema):
+    pass
+
+
+def _follow(connection: Connection, session_id: int) -> None:
+    hub = connection.app[EVENTS]
+
+    def forward(event: dict[str, Any]) -> None:
+        connection.send(messages.event(event["event"], event["data"]))
+
+    undo_own = hub.subscribe(announce.student_topic(session_id, connection.user.id), forward)
+    undo_all = hub.subscribe(announce.students_topic(session_id), forward)
+
+    def unsubscribe() -> None:
+        undo_own()
+        undo_all()
+
+    connection.subscribe(JOINED, unsubscribe)
+
+
+@command("join", JoinCommand(), roles=STUDENT)
+async def join(connection: Connection, message: dict[str, Any]) -> dict[str, Any]:
+    progress = await joining.join(connection.app, connection.user, connection.remote, message["code"])
+    _follow(connection, progress["session"]["id"])
+    return progress
+
+
+@command("scan", ScanCommand(), roles=STUDENT)
+async def scan(connection: Connection, message: dict[str, Any]) -> dict[str, Any]:
+    return await scanning.scan(connection.app, connection.user, connection.remote, session_id=message["session"],
+                               qr=message["qr"], proof=message["proof"])

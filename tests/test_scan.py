@@ -1,0 +1,290 @@
+"""Scanning rounds (SPEC §3.5): every refusal with its code, what it writes and what it costs,
+and the atomic check-and-consume — several students at once, through the real endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+
+import pytest
+
+from asistencia.client import RequestRefused
+from asistencia.client.scanner import Scanner
+from asistencia.crypto import b64url_encode, seal, totp_at, totp_key
+from asistencia.domain.proof import Proof, seal_proof
+from asistencia.store.qr_pool import QrPool
+from tests.classroom import PROFESSOR_ID, foreign_text, open_session, projector, scanner, sighting
+from tests.helpers import bearer
+
+
+@dataclasses.dataclass
+class Classroom:
+    client: object
+    prof: str
+    session: dict
+    scanners: list[Scanner]
+    screen: object
+
+
+def _make_config(config, **changes):
+    return config.replace(countdown_seconds=0, qr_tick_ms=40, qr_min_pool=4, **changes)
+
+
+@pytest.fixture
+async def classroom(make_client, config, token, ready_student, request):
+    changes = getattr(request, "param", {})
+    client = await make_client(_make_config(config, **changes.get("config", {})))
+    prof = token("profesor", user_id=PROFESSOR_ID)
+    session = await open_session(client, prof, rounds=changes.get("rounds", 2),
+                                 allowed_networks=changes.get("allowed_networks", []))
+    scanners = []
+    proxy = {"X-Forwarded-For": "10.0.0.1"} if changes.get("allowed_networks") else {}
+    for user_id in (101, 102, 103):
+        one = scanner(client, await ready_student(user_id), headers=proxy)
+        await one.join(session["join_code"])
+        scanners.append(one)
+    async with projector(client, prof, session["id"]) as screen:
+        yield Classroom(client, prof, session, scanners, screen)
+
+
+def _rows(pg, sql: str, *params) -> list[tuple]:
+    with pg.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _failures(pg) -> list[tuple]:
+    return _rows(pg, "SELECT user_id, round, code FROM scan_failures ORDER BY id")
+
+
+def _registration(pg, user_id: int) -> tuple:
+    return _rows(pg, "SELECT state, current_round, round_failures, failures FROM registrations "
+                     "WHERE user_id = %s", user_id)[0]
+
+
+async def _refused(call) -> tuple[int, str]:
+    with pytest.raises(RequestRefused) as refused:
+        await call
+    return refused.value.status, refused.value.code
+
+
+async def test_students_pass_their_rounds_and_complete(classroom, pg):
+    first, second, _ = classroom.scanners
+    seen = await sighting(first, classroom.screen)
+    reply = await first.answer(seen)
+    assert reply == {"result": "partial", "round": 1, "next_round": 2, "rounds": 2}
+    reply = await first.answer(await sighting(first, classroom.screen))
+    assert reply == {"result": "completed", "round": 2, "rounds": 2, "status": reply["status"]}
+    assert reply["status"] in {"PRESENT", "DOUBTFUL"}
+    rounds = _rows(pg, "SELECT rd.round, rd.response_ms >= 0, rd.scanned_at >= rd.projected_at FROM rounds rd "
+                       "JOIN registrations r ON r.id = rd.registration_id WHERE r.user_id = 101 ORDER BY round")
+    assert rounds == [(1, True, True), (2, True, True)]
+    outcome = _rows(pg, "SELECT o.computed_status, o.status, o.rounds_completed, o.certainty IS NOT NULL, "
+                        "o.rt_mean_ms IS NOT NULL FROM outcomes o JOIN registrations r ON r.id = o.registration_id")
+    assert outcome == [(reply["status"], reply["status"], 2, True, True)]
+    assert _registration(pg, 101) == ("completed", 3, 0, 0)
+    assert _registration(pg, 102) == ("scanning", 1, 0, 0)
+    again = await sighting(second, classroom.screen)
+    assert (await second.answer(again))["result"] == "partial"
+    assert await _refused(first.submit(seen.text, first.proof_for(seen.payload))) == (409, "ALREADY_COMPLETED")
+
+
+async def test_replaying_a_used_qr_is_409_and_costs_nothing(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    await student.answer(seen)
+    assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (409, "QR_ALREADY_USED")
+    assert _registration(pg, 101) == ("scanning", 2, 0, 0)
+    assert _failures(pg) == [(101, 2, "QR_ALREADY_USED")]
+    assert len(_rows(pg, "SELECT * FROM rounds")) == 1
+
+
+async def test_concurrent_submissions_of_one_qr_give_exactly_one_success(classroom, pg):
+    student = classroom.scanners[1]
+    seen = await sighting(student, classroom.screen)
+    results = await asyncio.gather(*(student.submit(seen.text, student.proof_for(seen.payload)) for _ in range(8)),
+                                   return_exceptions=True)
+    successes = [r for r in results if isinstance(r, dict)]
+    refusals = [(r.status, r.code) for r in results if isinstance(r, RequestRefused)]
+    assert len(successes) == 1 and successes[0]["result"] == "partial"
+    assert refusals == [(409, "QR_ALREADY_USED")] * 7
+    assert len(_rows(pg, "SELECT * FROM rounds")) == 1
+    assert _registration(pg, 102) == ("scanning", 2, 0, 0)
+
+
+async def test_a_qr_never_projected_is_refused(make_client, config, token, ready_student, pg, valkey):
+    client = await make_client(_make_config(config))
+    session = await open_session(client, token("profesor", user_id=PROFESSOR_ID))
+    student = await ready_student(101)
+    one = scanner(client, student)
+    await one.join(session["join_code"])
+    # No projector runs: read the student's live code straight from the pool (as if it leaked).
+    pool = QrPool(valkey)
+    entry = await pool.live_entry(session["id"], 101)
+    text = (await valkey.client.hget(pool.keys(session["id"])[1], entry)).decode().split("|")[3]
+    payload = one.open(text)
+    assert payload is not None
+    assert await _refused(one.submit(text, one.proof_for(payload))) == (422, "QR_NOT_PROJECTED")
+    assert _failures(pg) == [(101, 1, "QR_NOT_PROJECTED")]
+    assert _registration(pg, 101) == ("scanning", 1, 1, 1)
+    assert _rows(pg, "SELECT * FROM rounds") == []
+
+
+@pytest.mark.parametrize("classroom", [{"config": {"qr_window_seconds": 1}}], indirect=True)
+async def test_an_expired_qr_is_410(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    await asyncio.sleep(1.1)
+    assert await _refused(student.answer(seen)) == (410, "QR_EXPIRED")
+    assert _failures(pg) == [(101, 1, "QR_EXPIRED")]
+    assert _registration(pg, 101) == ("scanning", 1, 1, 1)
+    assert _rows(pg, "SELECT * FROM rounds") == []
+    # An expired code is re-issued with a new nonce and the student can still pass.
+    fresh = await sighting(student, classroom.screen, timeout=5)
+    assert fresh.payload.nonce != seen.payload.nonce
+    assert (await student.answer(fresh))["result"] == "partial"
+
+
+async def test_another_students_qr_and_a_decoy_are_not_yours(classroom, pg):
+    first, second, third = classroom.scanners
+    theirs = await sighting(second, classroom.screen)
+    # A proof for someone else's code can only name a nonce the submitter cannot read: use our own proof shape.
+    mine = await sighting(first, classroom.screen)
+    assert await _refused(first.submit(theirs.text, first.proof_for(mine.payload))) == (422, "QR_NOT_YOURS")
+    decoy = await foreign_text(classroom.scanners, classroom.screen)
+    assert await _refused(first.submit(decoy, first.proof_for(mine.payload))) == (422, "QR_NOT_YOURS")
+    assert _failures(pg) == [(101, 1, "QR_NOT_YOURS"), (101, 1, "QR_NOT_YOURS")]
+    assert _registration(pg, 101) == ("scanning", 1, 2, 2)
+    assert _registration(pg, 102) == ("scanning", 1, 0, 0)
+    assert (await second.answer(theirs))["result"] == "partial"  # still good for its owner
+    assert _rows(pg, "SELECT r.user_id FROM rounds rd JOIN registrations r ON r.id = rd.registration_id") == [(102,)]
+
+
+async def test_a_wrong_round_is_refused(classroom, pg):
+    student = classroom.scanners[2]
+    seen = await sighting(student, classroom.screen)
+    wrong = student.proof_for(seen.payload, round_=2)
+    assert await _refused(student.submit(seen.text, wrong)) == (422, "ROUND_MISMATCH")
+    assert _failures(pg) == [(103, 1, "ROUND_MISMATCH")]
+    assert _registration(pg, 103) == ("scanning", 1, 1, 1)
+    assert _rows(pg, "SELECT * FROM rounds") == []
+
+
+async def test_a_bad_totp_is_refused(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    for stale in (time.time() - 120, time.time() + 95):
+        proof = Proof(nonce=seen.payload.nonce, round=1, totp=totp_at(totp_key(student.session_key), stale),
+                      client_time=int(stale * 1000))
+        assert await _refused(student.submit(seen.text, seal_proof(student.session_key, proof))) == \
+            (422, "TOTP_INVALID")
+    assert _registration(pg, 101) == ("scanning", 1, 2, 2)
+    assert _rows(pg, "SELECT * FROM rounds") == []
+    assert (await student.answer(seen))["result"] == "partial"  # the code itself was not used up
+
+
+async def test_proof_refusals(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    foreign_key = seal_proof(os.urandom(32), Proof(seen.payload.nonce, 1, "123456", 0))
+    assert await _refused(student.submit(seen.text, foreign_key)) == (422, "PROOF_INVALID")
+    garbage = b64url_encode(seal(student.session_key, b'{"round": 1}'))
+    assert await _refused(student.submit(seen.text, garbage)) == (400, "PROOF_MALFORMED")
+    other_nonce = seal_proof(student.session_key, Proof(os.urandom(8), 1, "123456", 0))
+    assert await _refused(student.submit(seen.text, other_nonce)) == (422, "PROOF_MISMATCH")
+    assert await _refused(student.submit(seen.text, "not*base64")) == (400, "VALIDATION_FAILED")
+    assert await _refused(student.submit(seen.text[:-1], student.proof_for(seen.payload))) == \
+        (400, "VALIDATION_FAILED")
+    assert [code for _, _, code in _failures(pg)] == ["PROOF_INVALID", "PROOF_MALFORMED", "PROOF_MISMATCH"]
+    # PROOF_INVALID costs nothing (anyone holding the token could send it); the other two do.
+    assert _registration(pg, 101) == ("scanning", 1, 2, 2)
+
+
+async def test_exhausted_attempts_mark_the_student_failed(classroom, pg, valkey):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    bad = student.proof_for(seen.payload, round_=2)
+    for _ in range(3):
+        assert await _refused(student.submit(seen.text, bad)) == (422, "ROUND_MISMATCH")
+    assert _registration(pg, 101) == ("failed", 1, 3, 3)
+    assert await _refused(student.answer(seen)) == (422, "NO_ATTEMPTS_LEFT")
+    assert _rows(pg, "SELECT * FROM rounds") == []
+    assert [code for _, _, code in _failures(pg)] == ["ROUND_MISMATCH"] * 3 + ["NO_ATTEMPTS_LEFT"]
+    assert await QrPool(valkey).live_entry(classroom.session["id"], 101) is None
+    status = await student.status()
+    assert (status["state"], status["attempts_left"]) == ("failed", 0)
+    session = await (await classroom.client.get(f"/api/sessions/{classroom.session['id']}",
+                                                headers=bearer(classroom.prof))).json()
+    assert (session["counters"]["failed"], session["counters"]["in_progress"]) == (1, 2)
+
+
+async def test_a_closed_session_refuses_scans(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    await classroom.client.post(f"/api/sessions/{classroom.session['id']}/close", headers=bearer(classroom.prof))
+    assert await _refused(student.answer(seen)) == (422, "SESSION_CLOSED")
+    assert _rows(pg, "SELECT * FROM rounds") == []
+    assert _failures(pg) == []
+
+
+@pytest.mark.parametrize("classroom", [{"allowed_networks": ["10.0.0.0/8"]}], indirect=True)
+async def test_a_scan_from_outside_the_allowed_networks_is_refused(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    student.extra_headers = {"X-Forwarded-For": "192.168.1.5"}
+    assert await _refused(student.answer(seen)) == (403, "NETWORK_NOT_ALLOWED")
+    assert _failures(pg) == [(101, 1, "NETWORK_NOT_ALLOWED")]
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
+    student.extra_headers = {"X-Forwarded-For": "10.9.9.9"}
+    assert (await student.answer(seen))["result"] == "partial"
+
+
+async def test_preconditions_are_refused_without_a_trace(classroom, pg, token, ready_student, valkey):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    outsider = scanner(classroom.client, await ready_student(999))
+    outsider.session_id = classroom.session["id"]
+    assert await _refused(outsider.submit(seen.text, outsider.proof_for(seen.payload))) == (404, "NOT_JOINED")
+    student.session_id = 424242
+    assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (404, "SESSION_NOT_FOUND")
+    student.session_id = classroom.session["id"]
+    from asistencia.store import session_keys
+    await session_keys.delete(valkey, 101)
+    assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (422, "NOT_READY")
+    assert _failures(pg) == []
+
+
+async def test_a_failed_database_write_gives_the_qr_back(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    with pg.cursor() as cur:
+        cur.execute("""CREATE FUNCTION refuse_rounds() RETURNS trigger LANGUAGE plpgsql AS
+                       $$ BEGIN RAISE EXCEPTION 'disk full'; END $$""")
+        cur.execute("CREATE TRIGGER refuse_rounds BEFORE INSERT ON rounds FOR EACH ROW EXECUTE FUNCTION refuse_rounds()")
+    try:
+        assert await _refused(student.answer(seen)) == (500, "INTERNAL_ERROR")
+    finally:
+        with pg.cursor() as cur:
+            cur.execute("DROP TRIGGER refuse_rounds ON rounds")
+            cur.execute("DROP FUNCTION refuse_rounds()")
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
+    assert (await student.answer(seen))["result"] == "partial"
+
+
+async def test_scan_over_the_websocket(classroom, pg):
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    async with classroom.client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": student.token})
+        await ws.receive_json(timeout=2)
+        body = {"session": classroom.session["id"], "qr": seen.text, "proof": student.proof_for(seen.payload)}
+        await ws.send_json({"type": "scan", "id": 7, **body})
+        reply = await ws.receive_json(timeout=5)
+        assert reply == {"type": "result", "id": 7,
+                         "data": {"result": "partial", "round": 1, "next_round": 2, "rounds": 2}}
+        await ws.send_json({"type": "scan", "id": 8, **body})
+        reply = await ws.receive_json(timeout=5)
+        assert reply["type"] == "error" and reply["error"]["code"] == "QR_ALREADY_USED"
+    assert len(_rows(pg, "SELECT * FROM rounds")) == 1
