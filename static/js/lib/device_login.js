@@ -182,7 +182,8 @@ export async function enrollDevice(api) {
   const fingerprint = deviceFingerprint();
   const options = await api.post("/api/enrollment/options", { fingerprint });
   const credential = await ceremony(() => navigator.credentials.create({ publicKey: creationOptions(options) }));
-  const { device } = await api.post("/api/enrollment/verify", { credential: registrationJson(credential), fingerprint });
+  const { device } = await api.post("/api/enrollment/verify",
+                                    { credential: registrationJson(credential), fingerprint });
   session = null;
   return device;
 }

@@ -45,7 +45,8 @@ export function drawAttendanceChart(element, points) {
     return [
       svg("rect", { class: "bar", x, y: y(rate), width: barWidth, height: plotHeight * rate }),
       roomForPercent
-        ? svg("text", { class: "bar-label", x: centre, y: y(rate) - 5, "text-anchor": "middle" }, formatPercent(point.rate))
+        ? svg("text", { class: "bar-label", x: centre, y: y(rate) - 5, "text-anchor": "middle" },
+              formatPercent(point.rate))
         : null,
       index % labelEvery === 0
         ? svg("text", { class: "axis-label", x: centre, y: height - 10, "text-anchor": "middle" },

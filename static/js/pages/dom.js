@@ -1,9 +1,11 @@
 // Page elements from data. Text always goes in as text (never parsed as
 // HTML), and nothing sets a style attribute: the page CSP forbids inline styles.
 
+const present = (child) => child !== null && child !== undefined && child !== false;
+
 function build(element, attributes, children) {
   for (const [name, value] of Object.entries(attributes ?? {})) {
-    if (value === null || value === undefined || value === false) {
+    if (!present(value)) {
       continue;
     }
     if (name.startsWith("on")) {
@@ -12,7 +14,7 @@ function build(element, attributes, children) {
       element.setAttribute(name, value === true ? "" : String(value));
     }
   }
-  element.append(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
+  element.append(...children.flat(Infinity).filter(present));
   return element;
 }
 
@@ -28,7 +30,7 @@ export function svg(tag, attributes, ...children) {
 
 /** Replace an element's children. */
 export function fill(element, ...children) {
-  element.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined));
+  element.replaceChildren(...children.flat(Infinity).filter(present));
 }
 
 /** Show `text` in a message element (role="alert" or "status"), or hide it when `text` is empty. */

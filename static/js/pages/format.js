@@ -12,7 +12,8 @@ const clock = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone }
 const dateTime = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", ...clock });
 const timeOnly = new Intl.DateTimeFormat(locale, clock);
 // Calendar dates ("2026-11-03") are read at UTC noon and shown in UTC: no zone can shift them a day.
-const calendarDate = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+const calendarDate = new Intl.DateTimeFormat(locale,
+  { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 const shortDate = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", timeZone: "UTC" });
 const percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
 const seconds = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });

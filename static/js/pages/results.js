@@ -32,7 +32,8 @@ function filters() {
 function renderSession(session) {
   const name = `${session.course_name} (${session.course_code})`;
   $("session-title").textContent = name;
-  document.title = `${t("results.page_title", { course_code: session.course_code, date: localDate(session.created_at) })} · ${t("app.name")}`;
+  const pageTitle = t("results.page_title", { course_code: session.course_code, date: localDate(session.created_at) });
+  document.title = `${pageTitle} · ${t("app.name")}`;
   const facts = [
     ["date", formatDateTime(session.created_at)],
     ["block", session.block],
@@ -42,7 +43,8 @@ function renderSession(session) {
     ["rounds", String(session.rounds)],
     ["professor", session.professor.full_name || session.professor.username],
   ].filter(([, value]) => value);
-  fill($("session-meta"), facts.map(([key, value]) => h("div", {}, h("dt", {}, t(`results.meta.${key}`)), h("dd", {}, value))));
+  fill($("session-meta"),
+    facts.map(([key, value]) => h("div", {}, h("dt", {}, t(`results.meta.${key}`)), h("dd", {}, value))));
   const summary = $("summary-link");
   const query = session.semester ? `?semester=${encodeURIComponent(session.semester)}` : "";
   summary.href = `/asistencia/courses/${encodeURIComponent(session.course_code)}/summary${query}`;
@@ -52,6 +54,7 @@ function renderSession(session) {
   $("legacy-hint").hidden = closed;
 }
 
+// Counted here rather than read from the answer's `totals`: an override changes them without a new fetch.
 function totalsOf(students) {
   const totals = Object.fromEntries(statusOrder.map((status) => [status, 0]));
   for (const student of students) {

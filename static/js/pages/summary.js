@@ -90,7 +90,8 @@ if (page !== null) {
   $("download-csv").addEventListener("click", async () => {
     say($("download-error"), "");
     try {
-      toast(t("results.download.done", { filename: await downloadFile(page.api, apiPath("summary.csv"), "resumen.csv") }));
+      const filename = await downloadFile(page.api, apiPath("summary.csv"), "resumen.csv");
+      toast(t("results.download.done", { filename }));
     } catch (error) {
       showError($("download-error"), error);
     }
