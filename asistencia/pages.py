@@ -11,9 +11,12 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from marshmallow import validate
 
 from asistencia import __version__
+from asistencia.api.reports import OverrideBody
 from asistencia.appkeys import CONFIG
+from asistencia.domain import attendance_list
 from asistencia.i18n import Catalog
 
 
@@ -29,7 +32,7 @@ def setup_templates(app: web.Application, catalog: Catalog) -> None:
         t=catalog,
         catalog=catalog,
         dev=config.dev,
-        page_config={"token_url": config.token_url, "dev": config.dev},
+        page_config={"token_url": config.token_url, "dev": config.dev, "timezone": config.timezone},
         static=lambda path: f"/static/{path}?v={__version__}",
     )
 
@@ -41,3 +44,28 @@ async def to_home(request: web.Request) -> web.Response:
 @aiohttp_jinja2.template("index.html")
 async def index(request: web.Request) -> dict[str, Any]:
     return {}
+
+
+@aiohttp_jinja2.template("device.html")
+async def device(request: web.Request) -> dict[str, Any]:
+    return {}
+
+
+def _note_max_length() -> int:
+    """The override note's limit, as the API's schema enforces it."""
+    return next(v.max for v in OverrideBody().fields["note"].validators if isinstance(v, validate.Length))
+
+
+@aiohttp_jinja2.template("results.html")
+async def results(request: web.Request) -> dict[str, Any]:
+    # The route only matches digits; the API judges whether the session exists and is the caller's.
+    return {"session_id": int(request.match_info["id"]),
+            "statuses": attendance_list.LIST_STATUSES,
+            "override_statuses": attendance_list.OVERRIDE_STATUSES,
+            "sort_fields": attendance_list.SORT_FIELDS,
+            "note_max": _note_max_length()}
+
+
+@aiohttp_jinja2.template("summary.html")
+async def course_summary(request: web.Request) -> dict[str, Any]:
+    return {"course_code": request.match_info["course_code"], "statuses": attendance_list.LIST_STATUSES}

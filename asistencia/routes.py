@@ -45,6 +45,9 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_get("/api/attendance/status", attendance.status)
     router.add_get("/", pages.to_home)
     router.add_get(f"{PAGES}/", pages.index)
+    router.add_get(f"{PAGES}/device", pages.device)
+    router.add_get(PAGES + r"/sessions/{id:\d+}/results", pages.results)
+    router.add_get(PAGES + "/courses/{course_code}/summary", pages.course_summary)
     if config.dev:
         router.add_post("/api/dev/token", dev.dev_token)
     if config.static_dir.is_dir():

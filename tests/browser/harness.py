@@ -123,6 +123,14 @@ class VirtualAuthenticator:
         reply = await self._cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})
         return reply["credentials"]
 
+    async def add_credential(self, credential: dict) -> None:
+        """Put a credential (as `credentials()` lists it, private key included) in this authenticator."""
+        await self._cdp.send("WebAuthn.addCredential", {"authenticatorId": self.id, "credential": credential})
+
+    async def refuse_user_verification(self) -> None:
+        """From now on the user fails (or cancels) the fingerprint/PIN check."""
+        await self._cdp.send("WebAuthn.setUserVerified", {"authenticatorId": self.id, "isUserVerified": False})
+
     async def remove(self) -> None:
         await self._cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": self.id})
 

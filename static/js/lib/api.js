@@ -189,7 +189,9 @@ export class TokenSource {
  * (expired, say: a phone whose clock runs late believes its token is still
  * good) gets one token refresh and one retry; whatever happens then is
  * thrown as an ApiError. Resolves with the parsed JSON (text for non-JSON
- * answers such as CSV, null for 204).
+ * answers such as CSV, null for 204), or with `raw: true` the successful
+ * Response itself (for downloads, whose bytes — a CSV's BOM, say — must
+ * reach the file untouched: text() would decode them).
  */
 export class ApiClient {
   constructor(tokens) {
@@ -212,7 +214,7 @@ export class ApiClient {
     return this.request("DELETE", path, options);
   }
 
-  async request(method, path, { body, signal } = {}) {
+  async request(method, path, { body, signal, raw = false } = {}) {
     let token = await this.tokens.get();
     let response = await this.#send(method, path, body, token, signal);
     if (!response.ok) {
@@ -225,6 +227,9 @@ export class ApiClient {
       if (!response.ok) {
         throw await ApiError.fromResponse(response);
       }
+    }
+    if (raw) {
+      return response;
     }
     if (response.status === 204) {
       return null;
