@@ -131,7 +131,10 @@ def finish(pg, registration_id: int, *, status: str, certainty: int) -> None:
 
 
 async def close(client, session_id: int, professor_token: str) -> dict:
-    """Close through the real endpoint, so the server's own finalisation runs."""
+    """Close through the real endpoint, so the server's own finalisation runs.
+
+    `client` is a test client or an aiohttp ClientSession with a base_url.
+    """
     response = await client.post(f"/api/sessions/{session_id}/close",
                                  headers={"Authorization": f"Bearer {professor_token}"})
     assert response.status == 200, await response.text()

@@ -8,10 +8,12 @@ import csv
 import datetime
 import io
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
 from asistencia.demo import DEMO_USERS
+from asistencia.tokens import mint_token
 from tests import class_data
 from tests.browser.harness import save_screenshot
 
@@ -49,9 +51,11 @@ EARLIER = [
 
 
 @pytest.fixture
-def course(server, pg):
+async def course(server, pg):
     """INF-239 of the demo professor: three earlier closed classes, today's closed one, one still active."""
     professor = class_data.professor(pg, PROFESSOR.id, PROFESSOR.username, PROFESSOR.full_name)
+    professor_token = mint_token(server.config, user_id=PROFESSOR.id, username=PROFESSOR.username, role="profesor")
+    http = aiohttp.ClientSession(base_url=server.url)
     ids = {rut: class_data.student(pg, rut, name) for rut, name in STUDENTS.items()}
     for join_code, block, offset, outcomes in EARLIER:
         session = class_data.class_session(pg, professor, join_code=join_code, block=block,
@@ -61,7 +65,7 @@ def course(server, pg):
                 class_data.join(pg, session, ids[rut])
             else:
                 class_data.complete(pg, session, ids[rut], status=status, certainty=80)
-        class_data.finalise(pg, session)
+        await class_data.close(http, session, professor_token)
     today = class_data.class_session(pg, professor)
     for rut, (status, certainty, times, minute) in TODAY.items():
         joined = minute * class_data.MINUTE
@@ -71,7 +75,8 @@ def course(server, pg):
         else:
             class_data.complete(pg, today, ids[rut], status=status, certainty=certainty, response_ms=times,
                                 joined_after=joined)
-    class_data.finalise(pg, today)
+    await class_data.close(http, today, professor_token)
+    await http.close()
     class_data.class_session(pg, professor, join_code="DDDDDD", created_at=class_data.CLASS_START + 3 * DAY / 24)
     return {"today": today, "ids": ids}
 
@@ -117,7 +122,8 @@ async def test_results_page_lists_filters_sorts_overrides_and_downloads(open_pag
     await expect(diego.locator("td").nth(6)).to_have_text("2")
     ana = rows_of(page).filter(has_text="Ana Araya Rojas")
     await expect(ana.locator("td").nth(2)).to_have_text("92")
-    await expect(ana.locator("td").nth(4)).to_have_text("1,00 s ± 0,10 s")
+    # 900, 1100 and 1000 ms: mean 1.00 s, population sd 0.08 s.
+    await expect(ana.locator("td").nth(4)).to_have_text("1,00 s ± 0,08 s")
     await expect(ana.locator("td").nth(5)).to_have_text("1,00 s (0,90 s–1,10 s)")
     await expect(ana.locator("td").nth(7)).to_have_text("10:01")
     summary_link = page.get_by_role("link", name="Resumen del curso")
