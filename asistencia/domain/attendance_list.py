@@ -12,13 +12,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from asistencia.domain import outcome
 from asistencia.domain.csv_export import Cell
 
-OUTCOME_STATUSES = ("PRESENT", "LATE", "DOUBTFUL", "ABSENT")
-OVERRIDE_STATUSES = (*OUTCOME_STATUSES, "JUSTIFIED")
-LIVE_STATUSES = ("IN_PROGRESS", "FAILED")
+OVERRIDE_STATUSES = outcome.STATUSES
+FAILED, IN_PROGRESS = "FAILED", "IN_PROGRESS"  # live statuses, before an outcome exists
 # Also the order `sort=status` uses: attended first, unresolved last.
-LIST_STATUSES = ("PRESENT", "LATE", "JUSTIFIED", "DOUBTFUL", "ABSENT", "FAILED", "IN_PROGRESS")
+LIST_STATUSES = (*outcome.ATTENDED, outcome.DOUBTFUL, outcome.ABSENT, FAILED, IN_PROGRESS)
 
 SORT_FIELDS = ("full_name", "username", "joined_at", "status", "certainty", "rt_mean_ms",
                "rt_median_ms", "failures", "rounds_completed")
@@ -34,7 +34,7 @@ Student = dict[str, Any]
 def registration_status(state: str, outcome_status: str | None) -> str:
     if outcome_status is not None:
         return outcome_status
-    return "FAILED" if state == "failed" else "IN_PROGRESS"
+    return FAILED if state == "failed" else IN_PROGRESS
 
 
 def _person(user_id: int | None, username: str | None, full_name: str | None) -> dict[str, Any] | None:

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from asistencia.domain.attendance_list import LIST_STATUSES, folded, registration_status
+from asistencia.domain.outcome import ATTENDED
 from asistencia.domain.csv_export import Cell
 
-ATTENDED = ("PRESENT", "LATE", "JUSTIFIED")
 CSV_LEADING_COLUMNS = ("rut", "full_name")
 CSV_TRAILING_COLUMNS = ("sessions_held", "attended", "present", "late", "justified", "doubtful",
                         "absent", "not_registered", "attendance_percent")
