@@ -29,6 +29,8 @@ import redis
 log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Debian/Ubuntu keep the server binaries off PATH.
+POSTGRES_GLOBS = ["/usr/lib/postgresql/*/bin/initdb"]
 DEFAULT_VALKEY = "redis://127.0.0.1:6379/0"
 
 INSTALL_POSTGRES = (
@@ -144,16 +146,20 @@ class LocalPostgres:
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _run(self, args: list, **kwargs) -> subprocess.CompletedProcess:
+    def _run(self, args: list) -> None:
         user = self._run_as
-        return subprocess.run(
-            [str(a) for a in args], check=True, capture_output=True, text=True,
+        result = subprocess.run(
+            [str(a) for a in args], capture_output=True, text=True,
             user=user.pw_uid if user else None, group=user.pw_gid if user else None,
-            cwd=self.base_dir, **kwargs,
+            cwd=self.base_dir,
         )
+        if result.returncode != 0:
+            who = f" (as user {user.pw_name})" if user else ""
+            raise ServiceUnavailable(f"{Path(str(args[0])).name} {args[1]} failed{who}: "
+                                     f"{(result.stderr or result.stdout).strip()}")
 
     def start(self) -> str:
-        initdb = _find(["initdb"], ["/usr/lib/postgresql/*/bin/initdb"])
+        initdb = _find(["initdb"], POSTGRES_GLOBS)
         if initdb is None:
             raise ServiceUnavailable(INSTALL_POSTGRES)
         self._pg_ctl = initdb.parent / "pg_ctl"
@@ -162,6 +168,10 @@ class LocalPostgres:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         if self._run_as:
             os.chown(self.base_dir, self._run_as.pw_uid, self._run_as.pw_gid)
+            if not _reachable_by(self._run_as, self.base_dir):
+                raise ServiceUnavailable(
+                    f"{self.base_dir} is not reachable by user {self._run_as.pw_name}, who must run "
+                    "PostgreSQL (it refuses to run as root); use a directory whose parents they can enter")
         if not (self.data_dir / "PG_VERSION").exists():
             self._run([initdb, "-D", self.data_dir, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                        "--no-sync", "--no-instructions"])
