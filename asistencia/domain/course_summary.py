@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from asistencia.domain.attendance_list import LIST_STATUSES, folded, registration_status
-from asistencia.domain.outcome import ATTENDED
 from asistencia.domain.csv_export import Cell
+from asistencia.domain.outcome import ATTENDED
 
 CSV_LEADING_COLUMNS = ("rut", "full_name")
 CSV_TRAILING_COLUMNS = ("sessions_held", "attended", "present", "late", "justified", "doubtful",
