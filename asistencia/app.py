@@ -8,7 +8,7 @@ import weakref
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, STARTED_AT, WEBSOCKETS
+from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, WEBSOCKETS
 from asistencia.auth import authentication
 from asistencia.background import auto_close_ctx
 from asistencia.config import Config
@@ -16,6 +16,7 @@ from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
 from asistencia.middlewares import TrustedProxies, request_context
+from asistencia.metrics import create_metrics
 from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
@@ -44,6 +45,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
+    app[METRICS] = create_metrics(app)
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,

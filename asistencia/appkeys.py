@@ -13,6 +13,7 @@ from asistencia.tokens import User
 
 if TYPE_CHECKING:
     from asistencia.events import EventHub
+    from asistencia.metrics import Metrics
     from asistencia.store.qr_pool import QrPool
     from asistencia.valkey import Valkey
 
@@ -23,6 +24,7 @@ EVENTS: web.AppKey[EventHub] = web.AppKey("events")
 QR_POOL: web.AppKey[QrPool] = web.AppKey("qr_pool")
 STARTED_AT = web.AppKey("started_at", float)
 OPENAPI = web.AppKey("openapi", dict)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 
 REQUEST_ID = web.RequestKey("request_id", str)

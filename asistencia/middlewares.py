@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_remotes import XForwardedFiltered
 
-from asistencia.appkeys import REQUEST_ID, USER
+from asistencia.appkeys import METRICS, REQUEST_ID, USER
 from asistencia.auth import Handler
 from asistencia.errors import ApiError
 
@@ -20,7 +20,7 @@ log = logging.getLogger("asistencia.access")
 errors_log = logging.getLogger("asistencia.errors")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-_JSON_PREFIXES = ("/api", "/ws", "/health", "/openapi", "/static")
+_JSON_PREFIXES = ("/api", "/ws", "/health", "/metrics", "/static")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -107,6 +107,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         )
     if not response.prepared:
         _secure(request, response, request_id)
+    elapsed = time.perf_counter() - started
+    request.app[METRICS].observe(request, response.status, elapsed)
     user = request.get(USER)
     log.info(
         "%s %s %s", request.method, request.path, response.status,
@@ -114,7 +116,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             "method": request.method,
             "path": request.path,
             "status": response.status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(elapsed * 1000, 2),
             "request_id": request_id,
             "user_id": user.id if user else None,
             "remote": request.remote,

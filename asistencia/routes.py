@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from asistencia import openapi, pages
+from asistencia import metrics, openapi, pages
 from asistencia.api import access, attendance, dev, enrollment, health, identity, login, reports, sessions
 from asistencia.config import Config
 from asistencia.ws import endpoint
@@ -16,6 +16,7 @@ PAGES = "/asistencia"
 def setup_routes(app: web.Application, config: Config) -> None:
     router = app.router
     router.add_get("/health", health.health)
+    router.add_get("/metrics", metrics.metrics)
     router.add_get("/ws", endpoint.websocket)
     router.add_get("/api/me", identity.me)
     router.add_get("/api/openapi.json", openapi.openapi_json)
