@@ -194,6 +194,10 @@ async def test_a_class_scans_every_round_through_the_projected_codes(
     await expect(dashboard.locator("#page-error")).to_be_hidden()
     await save_screenshot(dashboard, request.node.name, "dashboard")
     await save_screenshot(projector, request.node.name, "projector")
+    await dashboard.set_viewport_size(PHONE["viewport"])
+    assert await dashboard.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+    await save_screenshot(dashboard, request.node.name, "dashboard-phone")
+    await dashboard.set_viewport_size(DESKTOP["viewport"])
     # The pages renewed their expired tokens on their own, before using them (a 401 would fail the test).
     assert [fetched for fetched in projector_tokens if fetched > dropped_at]
     assert [fetched for fetched in phone_tokens if fetched > dropped_at]
