@@ -182,6 +182,8 @@ async def test_a_class_scans_every_round_through_the_projected_codes(
             await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: {rounds} de {rounds}")
             await expect(phone.locator("#scan-warning")).to_be_hidden()
             await expect(phone.locator("#page-error")).to_be_hidden()
+            # Done: the camera is off.
+            assert await phone.evaluate("document.getElementById('camera').srcObject") is None
         await save_screenshot(phones[0], request.node.name, "scanner-done")
 
     for student in STUDENTS:

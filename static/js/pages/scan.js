@@ -448,6 +448,7 @@ if (page !== null) {
     try {
       await checkAccess();
     } catch (error) {
+      step.setAttribute("aria-busy", "false");
       showError(stepError, error);
     }
   }
