@@ -11,11 +11,12 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from marshmallow import validate
+from marshmallow import fields, validate
 
 from asistencia import __version__
 from asistencia.api.reports import OverrideBody
 from asistencia.appkeys import CONFIG
+from asistencia.attendance.schemas import MAX_NETWORKS, CreateSessionSchema
 from asistencia.domain import attendance_list
 from asistencia.i18n import Catalog
 
@@ -51,15 +52,56 @@ async def device(request: web.Request) -> dict[str, Any]:
     return {}
 
 
+def _rule(field: fields.Field, kind: type) -> Any:
+    """A field's validator of one kind (its Length, its Range)."""
+    return next(v for v in field.validators if isinstance(v, kind))
+
+
 def _note_max_length() -> int:
     """The override note's limit, as the API's schema enforces it."""
-    return next(v.max for v in OverrideBody().fields["note"].validators if isinstance(v, validate.Length))
+    return _rule(OverrideBody().fields["note"], validate.Length).max
+
+
+def _session_form() -> dict[str, Any]:
+    """The new-session form's limits and defaults, as the API's schema has them."""
+    form = CreateSessionSchema().fields
+    texts = {name: _rule(form[name], validate.Length).max
+             for name in ("course_code", "course_name", "room", "semester", "block")}
+    numbers = {}
+    for name in ("rounds", "duration_minutes", "late_after_minutes"):
+        allowed = _rule(form[name], validate.Range)
+        numbers[name] = {"min": allowed.min, "max": allowed.max, "default": form[name].load_default}
+    return {"texts": texts, "numbers": numbers, "max_networks": MAX_NETWORKS}
+
+
+@aiohttp_jinja2.template("sessions.html")
+async def sessions(request: web.Request) -> dict[str, Any]:
+    return {"form": _session_form()}
+
+
+def _session_page(request: web.Request) -> dict[str, Any]:
+    # The route only matches digits; the API judges whether the session exists and is the caller's.
+    return {"session_id": int(request.match_info["id"])}
+
+
+@aiohttp_jinja2.template("projector.html")
+async def projector(request: web.Request) -> dict[str, Any]:
+    return _session_page(request)
+
+
+@aiohttp_jinja2.template("dashboard.html")
+async def dashboard(request: web.Request) -> dict[str, Any]:
+    return _session_page(request)
+
+
+@aiohttp_jinja2.template("scan.html")
+async def scan(request: web.Request) -> dict[str, Any]:
+    return {}
 
 
 @aiohttp_jinja2.template("results.html")
 async def results(request: web.Request) -> dict[str, Any]:
-    # The route only matches digits; the API judges whether the session exists and is the caller's.
-    return {"session_id": int(request.match_info["id"]),
+    return {**_session_page(request),
             "statuses": attendance_list.LIST_STATUSES,
             "override_statuses": attendance_list.OVERRIDE_STATUSES,
             "sort_fields": attendance_list.SORT_FIELDS,

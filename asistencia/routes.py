@@ -47,7 +47,11 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_get("/", pages.to_home)
     router.add_get(f"{PAGES}/", pages.index)
     router.add_get(f"{PAGES}/device", pages.device)
+    router.add_get(f"{PAGES}/sessions", pages.sessions)
+    router.add_get(PAGES + r"/sessions/{id:\d+}/projector", pages.projector)
+    router.add_get(PAGES + r"/sessions/{id:\d+}/dashboard", pages.dashboard)
     router.add_get(PAGES + r"/sessions/{id:\d+}/results", pages.results)
+    router.add_get(f"{PAGES}/scan", pages.scan)
     router.add_get(PAGES + "/courses/{course_code}/summary", pages.course_summary)
     if config.dev:
         router.add_post("/api/dev/token", dev.dev_token)

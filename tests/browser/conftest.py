@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 from asistencia.app import create_app
 from asistencia.config import Config
-from tests.browser.harness import PageProblems, RgbaFrame, launch_chromium, save_screenshot, write_y4m
+from tests.browser.harness import LiveCamera, PageProblems, RgbaFrame, launch_chromium, save_screenshot, write_y4m
 
 _REPORTS = pytest.StashKey[dict]()
 
@@ -87,11 +87,15 @@ async def browser(playwright) -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def camera_browser(playwright, tmp_path) -> AsyncIterator[Callable[..., Awaitable[Browser]]]:
-    """`await camera_browser(frames)`: a Chromium whose camera plays `frames` (RgbaFrame) in a loop."""
+    """`await camera_browser(frames)`: a Chromium whose camera plays `frames` (RgbaFrame) in a loop,
+    or shows what a LiveCamera is given."""
     launched: list[Browser] = []
 
-    async def launch(frames: list[RgbaFrame], fps: int = 10) -> Browser:
-        video = write_y4m(tmp_path / f"camera-{len(launched)}.y4m", frames, fps)
+    async def launch(frames: list[RgbaFrame] | LiveCamera, fps: int = 10) -> Browser:
+        if isinstance(frames, LiveCamera):
+            video = frames.path
+        else:
+            video = write_y4m(tmp_path / f"camera-{len(launched)}.y4m", frames, fps)
         chromium = await launch_chromium(playwright, fake_video=video)
         launched.append(chromium)
         return chromium

@@ -165,24 +165,66 @@ def _luma(frame: RgbaFrame) -> bytes:
     return bytes((77 * px[i] + 150 * px[i + 1] + 29 * px[i + 2]) >> 8 for i in range(0, len(px), 4))
 
 
+def _y4m_header(width: int, height: int, fps: int) -> bytes:
+    if width % 2 or height % 2:
+        raise ValueError("y4m frames need an even width and height")
+    return f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii")
+
+
+def _neutral_chroma(width: int, height: int) -> bytes:
+    # Chroma is neutral (128): QR codes need nothing but luma.
+    return bytes([128]) * ((width // 2) * (height // 2) * 2)
+
+
 def write_y4m(path: Path, frames: Iterable[RgbaFrame], fps: int = 10) -> Path:
     """A YUV4MPEG2 (4:2:0) video of grey-scale frames, which Chromium's
-    --use-file-for-fake-video-capture plays in a loop as the camera.
-
-    Chroma is neutral (128): QR codes need nothing but luma.
-    """
+    --use-file-for-fake-video-capture plays in a loop as the camera."""
     frames = list(frames)
     width, height = frames[0].width, frames[0].height
-    if width % 2 or height % 2 or any((f.width, f.height) != (width, height) for f in frames):
-        raise ValueError("y4m frames must share one even width and height")
-    chroma = bytes([128]) * ((width // 2) * (height // 2) * 2)
+    if any((f.width, f.height) != (width, height) for f in frames):
+        raise ValueError("y4m frames must share one size")
+    header = _y4m_header(width, height, fps)
+    chroma = _neutral_chroma(width, height)
     with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        out.write(header)
         for frame in frames:
             out.write(b"FRAME\n")
             out.write(_luma(frame))
             out.write(chroma)
     return path
+
+
+class LiveCamera:
+    """A fake camera whose picture the test changes while pages watch it.
+
+    Chromium reads the --use-file-for-fake-video-capture file frame by frame
+    as it plays, looping at its end; this file holds one frame, so
+    overwriting that frame in place changes what every page's camera shows
+    from the next frame on: a camera pointed at a screen. `show(luma)` takes
+    the grey levels of width×height pixels, row by row.
+    """
+
+    GREY = 0x77
+
+    def __init__(self, path: Path, width: int, height: int, fps: int = 10) -> None:
+        self.path = path
+        self.width = width
+        self.height = height
+        header = _y4m_header(width, height, fps)
+        self._offset = len(header) + len(b"FRAME\n")
+        with path.open("wb") as out:
+            out.write(header + b"FRAME\n" + bytes([self.GREY]) * (width * height) + _neutral_chroma(width, height))
+
+    def show(self, luma: bytes) -> None:
+        if len(luma) != self.width * self.height:
+            raise ValueError("a frame is width × height grey levels")
+        with self.path.open("r+b") as out:
+            out.seek(self._offset)
+            out.write(luma)
+
+    def blank(self) -> None:
+        """Nothing in view (a grey wall)."""
+        self.show(bytes([self.GREY]) * (self.width * self.height))
 
 
 async def qr_camera_frame(page: Page, text: str, *, width: int = 640, height: int = 480,

@@ -5,12 +5,11 @@
 // module's memory, as non-extractable CryptoKeys, for the life of the
 // document — never in localStorage, sessionStorage or IndexedDB. A module
 // is instantiated once per document, so every script of the page that
-// imports this file shares one `currentSession()`. The scanner therefore
-// runs in the same document as the login (the student page mounts it), and
-// whenever it finds no session (the join QR's link opened fresh, a reload,
-// an expired key) it calls `loginDevice(api)` on the spot: one more touch of
-// the passkey. A new login replaces the server's key, so the newest login
-// is the one that scans.
+// imports this file shares one `currentSession()`. The scanner page is a
+// document of its own: whenever it finds no session (the join QR's link
+// opened fresh, a reload, an expired key) it calls `loginDevice(api)` on the
+// spot: one more touch of the passkey. A new login replaces the server's
+// key, so the newest login is the one that scans.
 //
 //   const state = await readAccessState(api);      // NOT_ENROLLED, ENROLLED_NO_SESSION, READY, BLOCKED
 //   await enrollDevice(api);                       // passkey created and verified; other phones revoked

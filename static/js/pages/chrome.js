@@ -2,6 +2,7 @@
 // navigation), the page-level error, toasts, and error messages from the catalog.
 
 import { ApiError, pageApi } from "/static/js/lib/api.js";
+import { CameraError } from "/static/js/lib/camera.js";
 import { PasskeyError } from "/static/js/lib/device_login.js";
 import { t } from "/static/js/lib/i18n.js";
 import { h, say } from "./dom.js";
@@ -10,7 +11,7 @@ const TOAST_SECONDS = 8;
 
 /** The failures pages explain to people; anything else is a bug and is reported as one. */
 function isExpected(error) {
-  return error instanceof ApiError || error instanceof PasskeyError;
+  return error instanceof ApiError || error instanceof PasskeyError || error instanceof CameraError;
 }
 
 /**

@@ -60,3 +60,12 @@ export function formatSeconds(ms) {
 export function formatNumber(value) {
   return value === null || value === undefined ? MISSING() : value.toLocaleString(locale);
 }
+
+/** Time left as a clock ("14:05", "1:02:09"); never negative. */
+export function formatTimeLeft(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = String(total % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+}

@@ -1,0 +1,61 @@
+// The scanner's eyes: the rear camera in a <video>, a frame grabbed a few
+// times a second and decoded in a worker (qr_worker.js), every frame's QR
+// texts handed to the page.
+
+import { closeCamera, grabFrame, openCamera } from "/static/js/lib/camera.js";
+
+// Enough to catch a code shown for a third of a second; more only burns a phone's battery.
+const FRAME_INTERVAL_MS = 110;
+
+/**
+ * Open the camera in `video` and call `onTexts(texts)` for every frame with
+ * codes (one frame at a time: the next is grabbed once it is done).
+ * Resolves once the camera plays with `stop()`; rejects with the
+ * CameraError of camera.js.
+ */
+export async function startReading(video, onTexts) {
+  await openCamera(video, { facingMode: "environment" });
+  const worker = new Worker(new URL("./qr_worker.js", import.meta.url), { type: "module" });
+  const canvas = document.createElement("canvas");
+  let running = true;
+  let busy = false;
+  let last = -Infinity;
+
+  worker.addEventListener("error", (event) => {
+    globalThis.reportError(new Error(`QR decoding failed: ${event.message}`));
+  });
+  worker.addEventListener("message", async ({ data: texts }) => {
+    try {
+      if (running && texts.length > 0) {
+        await onTexts(texts);
+      }
+    } finally {
+      busy = false;
+    }
+  });
+
+  function look(now) {
+    if (!running) {
+      return;
+    }
+    requestAnimationFrame(look);
+    if (busy || now - last < FRAME_INTERVAL_MS) {
+      return;
+    }
+    const image = grabFrame(video, canvas);
+    if (image === null) {
+      return;
+    }
+    last = now;
+    busy = true;
+    const { data, width, height } = image;
+    worker.postMessage({ data, width, height }, [data.buffer]);
+  }
+
+  requestAnimationFrame(look);
+  return function stop() {
+    running = false;
+    worker.terminate();
+    closeCamera(video);
+  };
+}

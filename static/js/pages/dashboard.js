@@ -1,0 +1,161 @@
+// The live dashboard (/asistencia/sessions/{id}/dashboard): the `watch`
+// snapshot, then every event of the session (protocol §5.4) — who joined,
+// their rounds, status, certainty and failures — live; reset a failed
+// student, close the session. A new snapshot (after a reconnection, or the
+// server's `snapshot` event) replaces everything shown.
+
+import { t } from "/static/js/lib/i18n.js";
+import { LiveSocket, State } from "/static/js/lib/socket.js";
+import { failPage, showError, showPageError, startPage, toast } from "./chrome.js";
+import { closeSession } from "./close_session.js";
+import { fill, h, say } from "./dom.js";
+import { formatTime, formatTimeLeft } from "./format.js";
+import { LiveCounters } from "./live_counters.js";
+import { Roster, rosterRow } from "./roster.js";
+
+const $ = (id) => document.getElementById(id);
+const sessionId = Number($("dashboard").dataset.sessionId);
+const failure = $("dashboard-error");
+const connectionStatus = $("connection");
+const closeButton = $("close-session");
+const counters = new LiveCounters($("counters"),
+  ["joined", "in_progress", "present", "late", "doubtful", "failed", "absent"].map((key) => ({ key, sum: [key] })));
+
+const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
+let session = null;
+let roster = new Roster();
+let fraudTotal = 0;
+let socket = null;
+
+function isActive() {
+  return session.status === "active";
+}
+
+function stateText() {
+  if (!isActive()) {
+    return t(`session.status.${session.status}`);
+  }
+  const left = Date.parse(session.ends_at) - Date.now();
+  return left > 0 ? t("dashboard.time_left", { time: formatTimeLeft(left) }) : t("dashboard.ending");
+}
+
+function renderSession() {
+  $("session-title").textContent = `${session.course_name} (${session.course_code})`;
+  document.title = `${t("dashboard.title")} · ${session.course_code} · ${t("app.name")}`;
+  const facts = [
+    ["join_code", session.join_code],
+    ["room", session.room],
+    ["block", session.block],
+    ["rounds", String(session.rounds)],
+    ["ends_at", formatTime(session.closed_at ?? session.ends_at)],
+    ["state", stateText()],
+  ].filter(([, value]) => value);
+  fill($("session-meta"), facts.map(([key, value]) =>
+    h("div", { "data-fact": key }, h("dt", {}, t(`dashboard.meta.${key}`)), h("dd", {}, value))));
+  closeButton.hidden = !isActive();
+  $("projector-link").hidden = !isActive();
+}
+
+function renderRoster() {
+  const students = roster.sorted();
+  fill($("roster-rows"), students.map((student) => rosterRow(student, session.rounds, reset)));
+  $("roster").hidden = students.length === 0;
+  say($("roster-empty"), students.length ? "" : t("dashboard.empty", { code: session.join_code }));
+  $("fraud-total").textContent = t("dashboard.fraud_total", { count: fraudTotal });
+}
+
+function takeSnapshot(snapshot) {
+  session = snapshot.session;
+  roster = new Roster(snapshot.students);
+  fraudTotal = snapshot.fraud.total;
+  counters.update(session.counters);
+  renderSession();
+  renderRoster();
+}
+
+async function watch() {
+  try {
+    takeSnapshot(await socket.request("watch", { session: sessionId }));
+    connectionStatus.textContent = "";
+  } catch (error) {
+    if (error.isTokenError) {
+      failPage(error);
+    } else {
+      // The socket dropped mid-request: the next connection asks again.
+      connectionStatus.textContent = t("dashboard.reconnecting");
+    }
+  }
+}
+
+function onMessage(message) {
+  if (message.type !== "event" || session === null) {
+    return;
+  }
+  const { event, data } = message;
+  if (event === "snapshot") {
+    takeSnapshot(data);
+    return;
+  }
+  counters.update(data.counters);
+  if (event === "scan_failed") {
+    fraudTotal += 1;
+  }
+  if (event === "closed") {
+    session = { ...session, status: "closed", open: false, closed_at: data.closed_at, closed_by: data.closed_by };
+    renderSession();
+  }
+  roster.apply(event, data);
+  renderRoster();
+}
+
+function onStateChange(state, detail) {
+  if (state === State.RECONNECTING) {
+    connectionStatus.textContent = t("dashboard.reconnecting");
+  } else if (state === State.CLOSED && detail?.code !== 1000) {
+    if (detail?.error) {
+      failPage(detail.error);
+    } else {
+      showPageError(t(detail?.code === 4404 ? "error.code.SESSION_NOT_FOUND" : "projector.socket_closed"));
+    }
+  }
+}
+
+async function reset(student) {
+  say(failure, "");
+  try {
+    roster.put(await page.api.post(`/api/sessions/${sessionId}/students/${student.user_id}/reset`));
+    renderRoster();
+    toast(t("dashboard.reset_done", { name: student.full_name || student.username }));
+  } catch (error) {
+    showError(failure, error);
+  }
+}
+
+async function close() {
+  say(failure, "");
+  try {
+    const closed = await closeSession(page.api, session);
+    if (closed !== null) {
+      session = closed;
+      counters.update(closed.counters);
+      roster.apply("closed", {});
+      renderSession();
+      renderRoster();
+      toast(t("close.done"));
+    }
+  } catch (error) {
+    showError(failure, error);
+  }
+}
+
+if (page !== null) {
+  closeButton.addEventListener("click", close);
+  socket = new LiveSocket({ tokens: page.tokens, onReady: watch, onMessage, onStateChange });
+  socket.start();
+  // The time left counts down here; the server's events say when the session really closes.
+  setInterval(() => {
+    if (session !== null && isActive()) {
+      renderSession();
+    }
+  }, 1000);
+}

@@ -1,0 +1,455 @@
+// The student's scanner (/asistencia/scan?code=ABCDEF, the join QR's link):
+// where this phone stands (access state), the device login on the spot when
+// this tab holds no key, joining by code, then the camera answering the
+// student's own codes round after round (docs/protocol.md §6).
+//
+// The session key lives only in device_login.js's memory for this document:
+// a reload or a new tab means touching the passkey again (the newest login
+// is the one that scans; joining again re-seals the code under it).
+
+import { ApiError } from "/static/js/lib/api.js";
+import {
+  currentSession,
+  deviceFingerprint,
+  forgetSession,
+  loginDevice,
+  passkeySupport,
+  readAccessState,
+} from "/static/js/lib/device_login.js";
+import { t } from "/static/js/lib/i18n.js";
+import { LiveSocket, State } from "/static/js/lib/socket.js";
+import { startReading } from "./camera_reader.js";
+import { errorText, showError, startPage, toast } from "./chrome.js";
+import { say } from "./dom.js";
+import { formatDateTime } from "./format.js";
+import { ScanRounds } from "./scan_rounds.js";
+import { statusBadge } from "./status_badge.js";
+
+const $ = (id) => document.getElementById(id);
+const step = $("step");
+const stepTitle = $("step-title");
+const stepError = $("step-error");
+const stepProgress = $("step-progress");
+const toDevice = $("to-device");
+const loginButton = $("login");
+const joinForm = $("join-form");
+const joinInput = $("join-code");
+const joinError = $("join-error");
+const scanner = $("scanner");
+const video = $("camera");
+const scanStatus = $("scan-status");
+const scanWarning = $("scan-warning");
+const cameraRetry = $("camera-retry");
+const outcome = $("outcome");
+
+// Refusals that mean the connection, not the scan, failed: the next sighting tries again.
+const CONNECTION_CODES = new Set(["NETWORK_ERROR", "CONNECTION_LOST", "NOT_CONNECTED", "TIMEOUT"]);
+// Refusals that only mean "this code is gone, a new one comes": nothing to tell the student.
+const QUIET_CODES = new Set(["QR_EXPIRED", "QR_ALREADY_USED"]);
+// Refusals the server answers when this phone's key is not the one it holds: log in again.
+const RELOGIN_CODES = new Set(["PROOF_INVALID", "NOT_READY"]);
+// Login refusals after which only enrolling again helps.
+const ENROLL_CODES = new Set(["NOT_ENROLLED", "DEVICE_REVOKED", "SIGN_COUNT_REGRESSION", "DEVICE_NOT_FOUND"]);
+
+const page = await startPage({ devRole: "alumno", roles: ["alumno"] });
+let socket = null;
+let rounds = null;
+let joinedCode = null;
+let stopCamera = null;
+let cameraStarting = false;
+let finished = false;
+
+/** What the class code field holds, as the server reads it: letters only, upper case. */
+function cleanCode(text) {
+  return (text ?? "").toUpperCase().replace(/[\s-]+/g, "");
+}
+
+// --- the step card: where the phone stands ----------------------------------------------
+
+function showStep(key, { params = {}, action = null } = {}) {
+  stopReading();
+  step.hidden = false;
+  joinForm.hidden = true;
+  scanner.hidden = true;
+  outcome.hidden = true;
+  stepTitle.textContent = t(`scan.step.${key}.title`);
+  $("step-text").textContent = t(`scan.step.${key}.text`, params);
+  step.dataset.state = key;
+  toDevice.hidden = action !== "device";
+  loginButton.hidden = action !== "login";
+  loginButton.disabled = false;
+  step.setAttribute("aria-busy", "false");
+}
+
+/** Where this phone stands, and the one thing to do about it. */
+async function checkAccess() {
+  const state = await readAccessState(page.api);
+  switch (state.state) {
+    case "READY":
+    case "ENROLLED_NO_SESSION":
+      // Even when the server holds a key, this tab holds none until it logs in itself.
+      if (currentSession() !== null && state.state === "READY") {
+        await ready();
+      } else {
+        forgetSession();
+        showStep("LOGIN", { action: "login" });
+      }
+      return;
+    case "BLOCKED":
+      forgetSession();
+      showStep(state.reason === "OTHER_DEVICE" ? "OTHER_DEVICE" : "CLONE_SUSPECTED", { action: "device" });
+      return;
+    default: {
+      forgetSession();
+      const { devices } = await page.api.get("/api/enrollment/devices");
+      const mine = devices.find((device) => device.fingerprint === deviceFingerprint());
+      if (mine?.status === "revoked") {
+        showStep("REVOKED_HERE", {
+          params: { date: formatDateTime(mine.revoked_at), reason: t(`device.reason.${mine.revoked_reason}`) },
+          action: "device",
+        });
+      } else {
+        showStep("NOT_ENROLLED", { action: "device" });
+      }
+    }
+  }
+}
+
+async function logIn() {
+  loginButton.disabled = true;
+  say(stepError, "");
+  say(stepProgress, t("scan.working.login"));
+  try {
+    await loginDevice(page.api);
+  } catch (error) {
+    say(stepProgress, "");
+    if (error instanceof ApiError && ENROLL_CODES.has(error.code)) {
+      // The phone is no longer enrolled: the access state says why and what to do.
+      await checkAccess().catch((failure) => showError(stepError, failure));
+    } else {
+      showError(stepError, error);
+    }
+    loginButton.disabled = false;
+    stepTitle.focus();
+    return;
+  }
+  say(stepProgress, "");
+  await ready();
+}
+
+// --- joining -----------------------------------------------------------------------
+
+/** This tab holds a session key: follow the class over the socket and join it. */
+async function ready() {
+  const session = currentSession();
+  rounds = new ScanRounds({
+    session,
+    send: (body) => call("scan", "/api/attendance/scan", body),
+    onAnswered: answered,
+    onRefused: refused,
+  });
+  socket ??= new LiveSocket({
+    tokens: page.tokens, onReady: rejoin, onMessage: studentEvent, onStateChange: connection,
+  });
+  socket.start();
+  const code = joinedCode ?? cleanCode(joinInput.value);
+  if (code) {
+    await join(code);
+  } else {
+    showJoinForm();
+  }
+}
+
+function showJoinForm() {
+  stopReading();
+  step.hidden = true;
+  scanner.hidden = true;
+  outcome.hidden = true;
+  joinForm.hidden = false;
+  joinInput.focus();
+}
+
+/** A command over the socket when it is up, else the same REST call (a lost socket never blocks a scan). */
+async function call(type, path, body) {
+  if (socket.state === State.OPEN) {
+    try {
+      return await socket.request(type, body);
+    } catch (error) {
+      if (!CONNECTION_CODES.has(error.code)) {
+        throw error;
+      }
+    }
+  }
+  return page.api.post(path, body);
+}
+
+async function join(code) {
+  const submit = joinForm.querySelector("button[type=submit]");
+  submit.disabled = true;
+  say(joinError, "");
+  say(stepProgress, t("scan.working.join"));
+  const overSocket = socket.state === State.OPEN;
+  let progress;
+  try {
+    progress = await call("join", "/api/attendance/join", { code });
+  } catch (error) {
+    if (error instanceof ApiError && RELOGIN_CODES.has(error.code)) {
+      needLogin(error);
+    } else {
+      showJoinForm();
+      showError(joinError, error);
+      joinInput.setAttribute("aria-invalid", "true");
+    }
+    return;
+  } finally {
+    submit.disabled = false;
+    say(stepProgress, "");
+  }
+  joinInput.removeAttribute("aria-invalid");
+  joinedCode = code;
+  follow(progress);
+  // Joined over REST while the socket came up: join over it too, to get this class's events.
+  if (!overSocket && socket.state === State.OPEN) {
+    await rejoin();
+  }
+}
+
+/** After every (re)connection: join again over the socket, to get this class's events and the current state. */
+async function rejoin() {
+  if (joinedCode === null || finished) {
+    return;
+  }
+  try {
+    follow(await socket.request("join", { code: joinedCode }));
+  } catch (error) {
+    await refused(error);
+  }
+}
+
+// --- scanning ----------------------------------------------------------------------------
+
+function follow(progress) {
+  rounds.follow(progress);
+  step.hidden = true;
+  joinForm.hidden = true;
+  const { session } = progress;
+  $("class-title").textContent = session.course_name;
+  $("class-meta").textContent = [session.course_code, session.room && t("scan.room", { room: session.room })]
+    .filter(Boolean).join(" · ");
+  showRounds(progress.rounds_completed);
+  if (progress.state === "completed") {
+    showDone(progress.status);
+  } else if (!session.open) {
+    showClosed();
+  } else if (progress.state === "failed") {
+    scanner.hidden = false;
+    stopReading();
+    scanStatus.textContent = t("scan.status.failed");
+  } else {
+    scanner.hidden = false;
+    startCamera();
+  }
+}
+
+function showRounds(done) {
+  const bar = $("rounds");
+  bar.max = rounds.rounds;
+  bar.value = done;
+  $("rounds-label").textContent = t("scan.rounds", { done, rounds: rounds.rounds });
+}
+
+async function startCamera() {
+  if (stopCamera !== null || cameraStarting || document.hidden || finished) {
+    return;
+  }
+  cameraStarting = true;
+  cameraRetry.hidden = true;
+  scanStatus.textContent = t("scan.status.camera");
+  try {
+    const stop = await startReading(video, (texts) => rounds.see(texts));
+    if (finished || document.hidden || rounds.state !== "scanning") {
+      stop();
+    } else {
+      stopCamera = stop;
+      $("viewfinder").hidden = false;
+      scanStatus.textContent = t("scan.status.looking", { round: rounds.currentRound, rounds: rounds.rounds });
+    }
+  } catch (error) {
+    scanStatus.textContent = "";
+    showError(scanWarning, error);
+    cameraRetry.hidden = false;
+  } finally {
+    cameraStarting = false;
+  }
+}
+
+function stopReading() {
+  if (stopCamera !== null) {
+    stopCamera();
+    stopCamera = null;
+  }
+  $("viewfinder").hidden = true;
+}
+
+function answered(reply) {
+  say(scanWarning, "");
+  if (reply.result === "completed") {
+    showRounds(reply.rounds);
+    showDone(reply.status);
+    return;
+  }
+  showRounds(reply.round);
+  scanStatus.textContent = t("scan.status.passed", { round: reply.round, next: reply.next_round });
+}
+
+async function refused(error) {
+  if (!(error instanceof ApiError) || error.isTokenError) {
+    showError(scanWarning, error);
+    return;
+  }
+  if (CONNECTION_CODES.has(error.code)) {
+    say(scanWarning, t("scan.warning.connection"));
+    return;
+  }
+  if (error.code === "SESSION_CLOSED") {
+    showClosed();
+    return;
+  }
+  if (RELOGIN_CODES.has(error.code)) {
+    needLogin(error);
+    return;
+  }
+  if (error.code === "NOT_JOINED") {
+    await join(joinedCode);
+    return;
+  }
+  // Anything else may have used up an attempt, or finished the round elsewhere: ask where things stand.
+  const progress = await readStatus();
+  if (progress === null || QUIET_CODES.has(error.code) || error.code === "NO_ATTEMPTS_LEFT") {
+    return;
+  }
+  if (progress.state === "scanning") {
+    say(scanWarning, t("scan.warning.attempts", { message: errorText(error), count: progress.attempts_left }));
+  } else if (progress.state === "failed") {
+    say(scanWarning, errorText(error));
+  }
+}
+
+/** The server holds another key than this tab (or none): touch the passkey again, then join again. */
+function needLogin(error) {
+  forgetSession();
+  showStep("LOGIN", { action: "login" });
+  showError(stepError, error);
+  stepTitle.focus();
+}
+
+function showDone(status) {
+  finished = true;
+  stopReading();
+  socket?.stop();
+  scanner.hidden = true;
+  outcome.hidden = false;
+  $("outcome-status").replaceChildren(t("scan.done.status"), " ", statusBadge(status));
+  $("outcome-text").textContent = t("scan.done.text");
+  $("outcome-title").focus();
+}
+
+function showClosed() {
+  finished = true;
+  stopReading();
+  socket?.stop();
+  scanner.hidden = true;
+  outcome.hidden = false;
+  $("outcome-title").textContent = t("scan.closed.title");
+  $("outcome-status").textContent = "";
+  $("outcome-text").textContent = t("scan.closed.text");
+  $("outcome-title").focus();
+}
+
+// --- the class's events ----------------------------------------------------------------------
+
+/** The student's progress from the server, followed; null (and said why) when it could not be read. */
+async function readStatus() {
+  try {
+    const progress = await page.api.get(`/api/attendance/status?session=${rounds.sessionId}`);
+    follow(progress);
+    return progress;
+  } catch (error) {
+    if (error instanceof ApiError && CONNECTION_CODES.has(error.code)) {
+      say(scanWarning, t("scan.warning.connection"));
+    } else {
+      showError(scanWarning, error);
+    }
+    return null;
+  }
+}
+
+function studentEvent(message) {
+  if (message.type !== "event" || finished || rounds === null || rounds.sessionId === null) {
+    return;
+  }
+  const { event, data } = message;
+  if (data.session !== undefined && data.session !== rounds.sessionId) {
+    return;
+  }
+  if (event === "reset") {
+    rounds.forgetSightings();
+    say(scanWarning, "");
+    toast(t("scan.reset"));
+    readStatus();
+  } else if (event === "closed") {
+    showClosed();
+  } else if (event === "resync") {
+    readStatus();
+  }
+}
+
+function connection(state, detail) {
+  if (finished) {
+    return;
+  }
+  if (state === State.RECONNECTING) {
+    say(scanWarning, t("scan.warning.connection"));
+  } else if (state === State.OPEN && scanWarning.textContent === t("scan.warning.connection")) {
+    say(scanWarning, "");
+  } else if (state === State.CLOSED && detail?.error) {
+    showError(scanWarning, detail.error);
+  }
+}
+
+if (page !== null) {
+  joinInput.value = cleanCode(new URLSearchParams(location.search).get("code"));
+  loginButton.addEventListener("click", logIn);
+  cameraRetry.addEventListener("click", startCamera);
+  joinForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = cleanCode(joinInput.value);
+    if (!/^[A-Z]{6}$/.test(code)) {
+      say(joinError, t("scan.join.invalid"));
+      joinInput.setAttribute("aria-invalid", "true");
+      joinInput.focus();
+      return;
+    }
+    join(code);
+  });
+  // A hidden page keeps no camera open; coming back resumes where it was.
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      stopReading();
+    } else if (rounds?.state === "scanning" && !scanner.hidden) {
+      startCamera();
+    }
+  });
+  const support = await passkeySupport();
+  if (support === "UNSUPPORTED") {
+    showStep("LOGIN");
+    say(stepError, t("error.code.PASSKEY_UNSUPPORTED"));
+  } else {
+    try {
+      await checkAccess();
+    } catch (error) {
+      step.setAttribute("aria-busy", "false");
+      showError(stepError, error);
+    }
+  }
+}

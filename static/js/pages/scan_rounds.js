@@ -1,0 +1,91 @@
+// A student's rounds in one class session (docs/protocol.md §6): remember
+// the own codes the camera sees, answer the current round's at once, move
+// on with the server's reply.
+
+import { OwnCodes, proofFor } from "./own_codes.js";
+
+// A code may expire 5 s after its last showing (a quarter of its window):
+// a sighting older than this is not worth an attempt.
+const SIGHTING_MAX_AGE_MS = 4000;
+
+export class ScanRounds {
+  #session;
+  #codes;
+  #send;
+  #onAnswered;
+  #onRefused;
+  #sightings = new Map();
+  #answering = false;
+
+  /**
+   * session: the device login's keys ({sealKey, totpKey}); send(body): the
+   * `scan` call, resolving with its reply; onAnswered(reply) after each
+   * accepted scan; onRefused(error) after each refusal.
+   */
+  constructor({ session, send, onAnswered, onRefused }) {
+    this.#session = session;
+    this.#codes = new OwnCodes(session);
+    this.#send = send;
+    this.#onAnswered = onAnswered;
+    this.#onRefused = onRefused;
+    this.sessionId = null;
+    this.rounds = 0;
+    this.currentRound = 0;
+    this.state = null;
+  }
+
+  /** Take the student's progress as the server states it (join, status). */
+  follow(progress) {
+    this.sessionId = progress.session.id;
+    this.rounds = progress.session.rounds;
+    this.currentRound = progress.current_round;
+    this.state = progress.state;
+  }
+
+  /** Look at one frame's texts: remember own codes by round, answer the current round's. */
+  async see(texts) {
+    const now = performance.now();
+    for (const text of texts) {
+      const payload = await this.#codes.open(text);
+      // Codes of later rounds are kept too: the next one can reach the screen before this reply.
+      if (payload !== null && payload.sessionId === this.sessionId && payload.round >= this.currentRound) {
+        this.#sightings.set(payload.round, { text, payload, seenAt: now });
+      }
+    }
+    await this.#answer();
+  }
+
+  /** Forget what was seen (a new device login, a reset: the codes on screen change). */
+  forgetSightings() {
+    this.#sightings.clear();
+  }
+
+  async #answer() {
+    while (this.state === "scanning" && !this.#answering) {
+      const sighting = this.#sightings.get(this.currentRound);
+      if (sighting === undefined) {
+        return;
+      }
+      this.#sightings.delete(this.currentRound);
+      if (performance.now() - sighting.seenAt > SIGHTING_MAX_AGE_MS) {
+        continue;
+      }
+      this.#answering = true;
+      try {
+        const proof = await proofFor(this.#session, sighting.payload);
+        const reply = await this.#send({ session: this.sessionId, qr: sighting.text, proof });
+        if (reply.result === "completed") {
+          this.state = "completed";
+        } else {
+          this.currentRound = reply.next_round;
+        }
+        this.#onAnswered(reply);
+      } catch (error) {
+        this.#onRefused(error);
+        return;
+      } finally {
+        this.#answering = false;
+      }
+    }
+  }
+}
