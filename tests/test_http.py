@@ -117,3 +117,13 @@ async def test_one_access_log_line_per_request(client, token, caplog):
     line = lines[0]
     assert (line.method, line.path, line.status, line.user_id) == ("GET", "/api/me", 200, 5)
     assert line.duration_ms >= 0 and line.request_id
+
+
+async def test_dev_token_for_a_demo_user_carries_their_name(make_client, config):
+    from asistencia.demo import DEMO_USERS
+
+    client = await make_client(config.replace(dev=True))
+    student = [user for user in DEMO_USERS if user.role == "alumno"][2]
+    response = await client.post("/api/dev/token", json={"role": "alumno", "user_id": student.id})
+    me = await (await client.get("/api/me", headers=bearer((await response.json())["token"]))).json()
+    assert (me["username"], me["full_name"]) == (student.username, student.full_name)

@@ -26,13 +26,17 @@ class DevTokenRequest(Schema):
 async def dev_token(request: web.Request) -> web.Response:
     """Mint a token shaped like the PHP bridge's (dev mode only).
 
-    Defaults to the first demo user of the role; `ttl_seconds` lets tests make short-lived tokens.
+    Without `user_id`, the first demo user of the role; a demo user's id brings their RUT/e-mail
+    and name. `ttl_seconds` lets tests make short-lived tokens.
     """
     body = await read_json(request, DevTokenRequest())
-    demo = next(user for user in DEMO_USERS if user.role == body["role"])
-    user_id = body["user_id"] if body["user_id"] is not None else demo.id
-    username = body["username"] or (demo.username if user_id == demo.id else f"user{user_id}")
-    full_name = body["full_name"] or (demo.full_name if user_id == demo.id else None)
+    if body["user_id"] is None:
+        demo = next(user for user in DEMO_USERS if user.role == body["role"])
+    else:
+        demo = next((user for user in DEMO_USERS if user.id == body["user_id"]), None)
+    user_id = demo.id if demo else body["user_id"]
+    username = body["username"] or (demo.username if demo else f"user{user_id}")
+    full_name = body["full_name"] or (demo.full_name if demo else None)
     token = mint_token(request.app[CONFIG], user_id=user_id, username=username, role=body["role"],
                        full_name=full_name, ttl_seconds=body["ttl_seconds"])
     return web.json_response({"token": token, "expires_at": int(time.time()) + body["ttl_seconds"]})
