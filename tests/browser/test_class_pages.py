@@ -74,11 +74,6 @@ async def eventually(condition, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def shown_name(student) -> str:
-    """How the dashboard names a student: dev tokens carry the demo name of the role's first demo user only."""
-    return student.full_name if student is STUDENTS[0] else f"user{student.id}"
-
-
 async def open_session(open_page, server, request, *, rounds: int) -> tuple[Page, int, str]:
     """The professor's sessions page as the legacy app opens it; a new session; its projector."""
     page = await open_page(server, LEGACY_LAUNCH.format(ttl=TOKEN_TTL), **DESKTOP)
@@ -187,7 +182,7 @@ async def test_a_class_scans_every_round_through_the_projected_codes(
         await save_screenshot(phones[0], request.node.name, "scanner-done")
 
     for student in STUDENTS:
-        row = roster_row(dashboard, shown_name(student))
+        row = roster_row(dashboard, student.full_name)
         await expect(row).to_have_attribute("data-standing", "PRESENT")
         await expect(row).to_contain_text(f"{rounds} de {rounds}")
     await expect(dashboard.locator("[data-counter=present] dd")).to_have_text("3")
