@@ -1,0 +1,337 @@
+"""Scan validation throughput and latency on one server process, against a bare aiohttp endpoint.
+
+    .venv/bin/python -m bench.scan_throughput [--students 400] [--scans 1600] [--clients 50,200]
+
+Setup (not timed): READY students (real passkey enrollment and device login
+over HTTP), class sessions of 3 rounds that every student joins, and every
+student's round-1 QR projected by a real projector socket (the tick Lua
+script stamps the projection), the texts picked out of the frames the way
+phones do, by trying each student's key. The projectors are closed before
+anything is timed.
+
+Timed, per concurrency level (fresh sessions and QRs each): C closed-loop
+clients POST scans of projected QRs with real proofs (sealed right before
+sending) to `/api/attendance/scan`; every reply is checked and counted. The
+baseline is the same client code sending the same bodies, at the same
+concurrency, to a bare aiohttp JSON endpoint (`bench/baseline_server.py`).
+Printed: req/s of both and their ratio, p50/p99/max latency, server CPU per
+request, approximate Valkey commands per scan. Target: ≥ 20% of the bare
+endpoint's req/s with p99 < 50 ms at 200 clients.
+
+Then the cost of one scan against the size of the class: the same 300
+scans (round 1 and round 2 of 150 students, a fixed 20 clients) in
+sessions whose live pool holds 10 QRs and in sessions holding 300; server
+CPU and Valkey commands per scan should not grow with the pool.
+
+The load generator runs in this process on the same (2-core) machine, so it
+competes with the server for CPU: the figures are lower bounds, and the
+ratio is what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import aiohttp
+import redis.asyncio as redis
+
+from asistencia.crypto import DecryptError, base45_decode, open_sealed, totp_at, totp_key
+from asistencia.domain.proof import Proof, seal_proof
+from asistencia.domain.qr_payload import QrPayload, unpack
+from asistencia.client.scanner import Projection
+from bench.classroom import Student, open_session, professor_token, ready_students
+from bench.lib import Server, bench_environment, emit_json, percentile, report
+
+ROUNDS = 3
+JOIN_CONCURRENCY = 25
+BASELINE_SECONDS = 5.0
+PHASE_TIMEOUT = 60.0
+PROJECTION_TIMEOUT = 60.0
+COST_CLIENTS = 20
+SMALL_POOL, LARGE_POOL = 10, 300
+# Projection only prepares the timed phase: the fastest rotation the config allows.
+SERVER_ENV = {"QR_WINDOW_SECONDS": "600", "COUNTDOWN_SECONDS": "0", "QR_PER_FRAME": "16", "QR_TICK_MS": "50",
+              "LOG_LEVEL": "WARNING"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanJob:
+    """One projected QR and the student who will answer it."""
+
+    student: Student
+    session_id: int
+    text: str
+    payload: QrPayload
+    totp_secret: bytes
+
+    def body(self) -> bytes:
+        """The scan body with a fresh proof (TOTP and client time of now), as a phone builds it."""
+        now = time.time()
+        proof = Proof(nonce=self.payload.nonce, round=self.payload.round,
+                      totp=totp_at(self.totp_secret, now), client_time=int(now * 1000))
+        return json.dumps({"session": self.session_id, "qr": self.text,
+                           "proof": seal_proof(self.student.session_key, proof)}).encode()
+
+
+@dataclasses.dataclass
+class Phase:
+    """What one closed-loop run saw."""
+
+    requests: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    outcomes: dict[str, int] = dataclasses.field(default_factory=dict)
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    valkey_commands: int = 0
+    valkey_usec: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def ms(self, p: float) -> float:
+        return percentile(self.latencies, p) * 1000
+
+    def figures(self) -> dict[str, Any]:
+        return {"requests": self.requests, "seconds": self.seconds, "req_per_s": self.rate,
+                "p50_ms": self.ms(50), "p99_ms": self.ms(99), "max_ms": max(self.latencies, default=0) * 1000,
+                "outcomes": self.outcomes, "server_cpu_ms_per_request": self.server_cpu / self.requests * 1000,
+                "client_cpu_ms_per_request": self.client_cpu / self.requests * 1000,
+                "valkey_commands_per_request": self.valkey_commands / self.requests,
+                "valkey_usec_per_request": self.valkey_usec / self.requests}
+
+    def line(self) -> str:
+        return (f"{self.requests} in {self.seconds:.2f} s = {self.rate:.0f} req/s; p50 {self.ms(50):.1f} ms, "
+                f"p99 {self.ms(99):.1f} ms, max {max(self.latencies, default=0) * 1000:.1f} ms; "
+                f"server CPU {self.server_cpu / self.requests * 1000:.2f} ms/req, "
+                f"client CPU {self.client_cpu / self.requests * 1000:.2f} ms/req")
+
+
+class ValkeyCounters:
+    """Commands processed by the whole Valkey (Lua's inner calls included) and their µs.
+
+    Other clients of the same Valkey count too: deltas are approximate.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.from_url(url)
+
+    async def read(self) -> tuple[int, int]:
+        stats = await self.client.info("stats")
+        commands = await self.client.info("commandstats")
+        return stats["total_commands_processed"], sum(entry["usec"] for entry in commands.values())
+
+
+def _owner(phones: list[tuple[Student, bytes]], text: str) -> tuple[Student, QrPayload] | None:
+    """The student whose key opens `text`, as each phone would try it (None for decoys)."""
+    try:
+        sealed = base45_decode(text)
+    except ValueError:
+        return None
+    for student, _ in phones:
+        try:
+            return student, unpack(open_sealed(student.session_key, sealed))
+        except DecryptError:
+            continue
+    return None
+
+
+async def project(http: aiohttp.ClientSession, base_url: str, session_id: int, students: list[Student],
+                  round_: int) -> list[ScanJob]:
+    """Run a projector until every student's QR for `round_` has been on screen; their scan jobs."""
+    phones = [(s, totp_key(s.session_key)) for s in students]
+    keys = dict(phones)
+    jobs: dict[int, ScanJob] = {}
+    seen: set[str] = set()
+    async with Projection.open(http, base_url, professor_token(), session_id) as screen:
+        async with asyncio.timeout(PROJECTION_TIMEOUT):
+            async for texts in screen.watch():
+                for text in set(texts) - seen:
+                    seen.add(text)
+                    found = _owner(phones, text)
+                    if found and found[1].round == round_ and found[1].session_id == session_id:
+                        student, payload = found
+                        jobs[student.id] = ScanJob(student, session_id, text, payload, keys[student])
+                        phones.remove((student, keys[student]))
+                if not phones:
+                    break
+    return list(jobs.values())
+
+
+async def join_all(http: aiohttp.ClientSession, base_url: str, code: str, students: list[Student]) -> None:
+    limit = asyncio.Semaphore(JOIN_CONCURRENCY)
+
+    async def one(student: Student) -> None:
+        async with limit:
+            async with http.post(f"{base_url}/api/attendance/join", json={"code": code},
+                                 headers={"Authorization": f"Bearer {student.token}"}) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"join refused: {response.status} {await response.text()}")
+
+    await asyncio.gather(*(one(s) for s in students))
+
+
+async def classes(http: aiohttp.ClientSession, base_url: str, groups: list[list[Student]]) -> list[dict]:
+    """A session of ROUNDS rounds per group, every student of the group joined."""
+    sessions = [await open_session(http, base_url, professor_token(), rounds=ROUNDS) for _ in groups]
+    for session, group in zip(sessions, groups):
+        await join_all(http, base_url, session["join_code"], group)
+    return sessions
+
+
+async def project_all(http: aiohttp.ClientSession, base_url: str, sessions: list[dict],
+                      groups: list[list[Student]], round_: int) -> list[ScanJob]:
+    jobs = []
+    for session, group in zip(sessions, groups):
+        jobs += await project(http, base_url, session["id"], group, round_)
+    return jobs
+
+
+async def closed_loop(http: aiohttp.ClientSession, url: str, jobs: Iterator[ScanJob], clients: int,
+                      server: Server, valkey: ValkeyCounters, until: float | None = None) -> Phase:
+    """`clients` workers, each sending its next job as soon as its last reply is in; every reply checked."""
+    phase = Phase()
+
+    async def worker() -> None:
+        for job in jobs:
+            if until is not None and time.perf_counter() >= until:
+                return
+            body = job.body()
+            sent = time.perf_counter()
+            async with http.post(url, data=body, headers={"Authorization": f"Bearer {job.student.token}",
+                                                          "Content-Type": "application/json"}) as response:
+                reply = await response.read()
+            phase.latencies.append(time.perf_counter() - sent)
+            outcome = _outcome(response.status, reply)
+            phase.outcomes[outcome] = phase.outcomes.get(outcome, 0) + 1
+
+    stats = server.stats
+    cpu, client_cpu, (commands, usec) = stats.cpu_seconds(), time.process_time(), await valkey.read()
+    started = time.perf_counter()
+    async with asyncio.timeout(PHASE_TIMEOUT):
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    phase.seconds = time.perf_counter() - started
+    commands_after, usec_after = await valkey.read()
+    phase.server_cpu = stats.cpu_seconds() - cpu
+    phase.client_cpu = time.process_time() - client_cpu
+    phase.valkey_commands, phase.valkey_usec = commands_after - commands - 2, usec_after - usec
+    phase.requests = len(phase.latencies)
+    return phase
+
+
+def _outcome(status: int, reply: bytes) -> str:
+    data = json.loads(reply)
+    if status == 200:
+        return data.get("result", "ok")
+    return f"{status} {data.get('error', {}).get('code', '?')}"
+
+
+def _cycle(jobs: list[ScanJob]) -> Iterator[ScanJob]:
+    while True:
+        yield from jobs
+
+
+def _successes(phase: Phase, wanted: Callable[[str], bool]) -> str:
+    good = sum(n for outcome, n in phase.outcomes.items() if wanted(outcome))
+    refused = {outcome: n for outcome, n in phase.outcomes.items() if not wanted(outcome)}
+    return f"{good} succeeded, {sum(refused.values())} refused {refused or ''}".rstrip()
+
+
+async def throughput(http: aiohttp.ClientSession, app: Server, bare: Server, valkey: ValkeyCounters,
+                     students: list[Student], clients: int, scans: int) -> dict[str, Any]:
+    groups = [students] * math.ceil(scans / len(students))
+    sessions = await classes(http, app.url, groups)
+    jobs = (await project_all(http, app.url, sessions, groups, 1))[:scans]
+    baseline = await closed_loop(http, f"{bare.url}/echo", _cycle(jobs), clients, bare, valkey,
+                                 until=time.perf_counter() + BASELINE_SECONDS)
+    scan = await closed_loop(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey)
+    ratio = scan.rate / baseline.rate
+    report(f"Scan validation, {clients} concurrent clients, one server process", [
+        ("bare aiohttp POST /echo", baseline.line()),
+        ("POST /api/attendance/scan", scan.line()),
+        ("scan replies", _successes(scan, lambda outcome: outcome == "partial")),
+        ("ratio scan / bare req/s", f"{ratio * 100:.1f}% (target ≥ 20%; p99 target < 50 ms at 200 clients)"),
+        ("Valkey per scan (approx.)", f"{scan.valkey_commands / scan.requests:.1f} commands, "
+                                      f"{scan.valkey_usec / scan.requests:.0f} µs"),
+    ])
+    return {"clients": clients, "baseline": baseline.figures(), "scan": scan.figures(), "ratio": ratio}
+
+
+async def pool_cost(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCounters,
+                    students: list[Student]) -> dict[str, Any]:
+    """The same scans in small-pool and large-pool sessions: per-scan cost should not depend on the pool."""
+    scanning = students[:LARGE_POOL // 2]
+    small_groups = [scanning[i:i + SMALL_POOL] for i in range(0, len(scanning), SMALL_POOL)]
+    small = await classes(http, app.url, small_groups)
+    # Half of the large class only sits there: its QRs keep the pool at LARGE_POOL.
+    large = await classes(http, app.url, [students[:LARGE_POOL]])
+    phases: dict[str, list[Phase]] = {"small": [], "large": []}
+    for round_ in (1, 2):
+        for name, sessions, groups in (("small", small, small_groups), ("large", large, [scanning])):
+            jobs = await project_all(http, app.url, sessions, groups, round_)
+            phases[name].append(await closed_loop(http, f"{app.url}/api/attendance/scan", iter(jobs),
+                                                  COST_CLIENTS, app, valkey))
+    figures = {}
+    for name in phases:
+        requests = sum(p.requests for p in phases[name])
+        figures[name] = {
+            "scans": requests,
+            "succeeded": sum(n for p in phases[name] for o, n in p.outcomes.items() if o == "partial"),
+            "server_cpu_ms_per_scan": sum(p.server_cpu for p in phases[name]) / requests * 1000,
+            "valkey_commands_per_scan": sum(p.valkey_commands for p in phases[name]) / requests,
+            "valkey_usec_per_scan": sum(p.valkey_usec for p in phases[name]) / requests,
+            "p50_ms": percentile([x for p in phases[name] for x in p.latencies], 50) * 1000,
+        }
+    rows = []
+    for name, pool in (("small", SMALL_POOL), ("large", LARGE_POOL)):
+        f = figures[name]
+        rows.append((f"live pool ~{pool} QRs", f"{f['succeeded']}/{f['scans']} scans succeeded; server CPU "
+                                               f"{f['server_cpu_ms_per_scan']:.2f} ms/scan, Valkey "
+                                               f"{f['valkey_commands_per_scan']:.1f} commands and "
+                                               f"{f['valkey_usec_per_scan']:.0f} µs/scan, p50 {f['p50_ms']:.1f} ms"))
+    ratios = {key: figures["large"][key] / figures["small"][key]
+              for key in ("server_cpu_ms_per_scan", "valkey_commands_per_scan", "valkey_usec_per_scan")}
+    rows.append((f"ratio pool {LARGE_POOL} / pool {SMALL_POOL}",
+                 f"CPU {ratios['server_cpu_ms_per_scan']:.2f}×, Valkey commands "
+                 f"{ratios['valkey_commands_per_scan']:.2f}×, Valkey µs {ratios['valkey_usec_per_scan']:.2f}× "
+                 f"(Valkey figures are whole-server deltas: approximate)"))
+    report(f"Scan cost against class size ({COST_CLIENTS} clients)", rows)
+    return {"small_pool": SMALL_POOL, "large_pool": LARGE_POOL, **figures, "ratios": ratios}
+
+
+async def main(students_count: int, scans: int, levels: list[int]) -> None:
+    with bench_environment() as env:
+        with Server(env, ["-m", "bench.baseline_server"]) as bare, Server({**env, **SERVER_ENV}) as app:
+            valkey = ValkeyCounters(env["VALKEY_URL"])
+            connector = aiohttp.TCPConnector(limit=0)
+            timeout = aiohttp.ClientTimeout(total=30)
+            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+                started = time.perf_counter()
+                students = await ready_students(http, app.url, students_count)
+                print(f"{len(students)} READY students in {time.perf_counter() - started:.1f} s "
+                      f"(load generator and server share this machine's {os.cpu_count()} cores)")
+                results = [await throughput(http, app, bare, valkey, students, clients, scans)
+                           for clients in levels]
+                cost = await pool_cost(http, app, valkey, students)
+            await valkey.client.aclose()
+    emit_json("scan_throughput", {"levels": results, "pool_cost": cost})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=400)
+    parser.add_argument("--scans", type=int, default=1600, help="scans per concurrency level")
+    parser.add_argument("--clients", default="50,200", help="concurrency levels, comma-separated")
+    args = parser.parse_args()
+    if args.students < LARGE_POOL:
+        parser.error(f"--students must be at least {LARGE_POOL} (the large pool)")
+    asyncio.run(main(args.students, args.scans, [int(c) for c in args.clients.split(",")]))
