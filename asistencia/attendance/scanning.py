@@ -115,31 +115,24 @@ async def _record_or_undo(app: web.Application, user: User, context: Row, submis
 async def _record_pass(app: web.Application, user: User, context: Row, round_: int,
                        consumed: Consumed) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:
     """Commit the passed round (and the outcome after the last); returns the reply and
-    the announcement to publish once committed."""
+    the announcement to publish once committed.
+
+    A round before the last is one statement (no transaction round trips): the
+    hot path of every scan but the last.
+    """
     session_id = context["session_id"]
     hub = app[EVENTS]
+    after = rounds.passed(rounds.Progress(rounds.SCANNING, round_, 0), context["rounds"])
+    if after.state != rounds.COMPLETED:
+        async with cursor(app[PG_POOL]) as cur:
+            await _pass(cur, context, round_, after, consumed)
+        reply = {"result": "partial", "round": round_, "next_round": after.current_round,
+                 "rounds": context["rounds"]}
+        return reply, functools.partial(announce.round_passed, hub, session_id, user_id=user.id,
+                                        round_=round_, response_ms=consumed.response_ms)
     async with transaction(app[PG_POOL]) as cur:
-        registration = await registrations.lock(cur, session_id, user.id)
-        if not registration["session_open"]:
-            raise refusal("SESSION_CLOSED")
+        registration = await _pass(cur, context, round_, after, consumed)
         before = registrations.progress_of(registration)
-        # The registration moved since the pre-check (a concurrent scan, failure or reset).
-        if before.state == rounds.COMPLETED:
-            raise refusal("ALREADY_COMPLETED")
-        if before.state == rounds.FAILED:
-            raise refusal("NO_ATTEMPTS_LEFT")
-        if before.current_round != round_:
-            raise refusal("ROUND_MISMATCH")
-        after = rounds.passed(before, context["rounds"])
-        await registrations.record_round(cur, registration_id=registration["id"], round_=round_,
-                                         response_ms=consumed.response_ms, projected_ms=consumed.last_shown_ms,
-                                         scanned_ms=consumed.receipt_ms)
-        await registrations.save_progress(cur, registration["id"], after)
-        if after.state != rounds.COMPLETED:
-            reply = {"result": "partial", "round": round_, "next_round": after.current_round,
-                     "rounds": context["rounds"]}
-            return reply, functools.partial(announce.round_passed, hub, session_id, user_id=user.id,
-                                            round_=round_, response_ms=consumed.response_ms)
         late = outcome.is_late(registration["joined_at"], context["started_at"], context["late_after_minutes"])
         result = outcome.completed(await registrations.response_times(cur, registration["id"]), late=late)
         saved = await registrations.save_outcome(cur, registration["id"], result)
@@ -155,6 +148,23 @@ async def _record_pass(app: web.Application, user: User, context: Row, round_: i
     return reply, functools.partial(announce.completed, hub, session_id, user_id=user.id, round_=round_,
                                     response_ms=consumed.response_ms, outcome=details,
                                     counters=wire.counters_json(new_counters))
+
+
+async def _pass(cur, context: Row, round_: int, after: rounds.Progress, consumed: Consumed) -> Row:
+    """Write the passed round; refused if the registration moved since the pre-check
+    (a concurrent scan, failure or reset) or the session closed."""
+    registration = await registrations.record_pass(
+        cur, registration_id=context["id"], round_=round_, after=after, response_ms=consumed.response_ms,
+        projected_ms=consumed.last_shown_ms, scanned_ms=consumed.receipt_ms)
+    if registration["passed"]:
+        return registration
+    if not registration["session_open"]:
+        raise refusal("SESSION_CLOSED")
+    if registration["state"] == rounds.COMPLETED:
+        raise refusal("ALREADY_COMPLETED")
+    if registration["state"] == rounds.FAILED:
+        raise refusal("NO_ATTEMPTS_LEFT")
+    raise refusal("ROUND_MISMATCH")
 
 
 async def _record_refusal(app: web.Application, user: User, remote: str | None, context: Row, code: str) -> None:

@@ -83,18 +83,45 @@ async def save_progress(cur, registration_id: int, progress: Progress, *, failed
     )
 
 
-async def record_round(cur, *, registration_id: int, round_: int, response_ms: int, projected_ms: int,
-                       scanned_ms: int) -> None:
-    """One passed round; the primary key refuses a second row for the same round."""
+async def record_pass(cur, *, registration_id: int, round_: int, after: Progress, response_ms: int,
+                      projected_ms: int, scanned_ms: int) -> Row:
+    """Record the passed round and move the registration to `after`, in one statement.
+
+    It locks like `lock` and writes only if the session is open and the student
+    is still scanning `round_`; it returns the registration as it was before
+    (plus `session_open`, and `passed`: whether it wrote). One statement is
+    atomic on its own, so a round that is not the last needs no transaction.
+    """
     await cur.execute(
-        """
-        INSERT INTO rounds (registration_id, round, response_ms, projected_at, scanned_at)
-        VALUES (%(id)s, %(round)s, %(response_ms)s, to_timestamp(%(projected_ms)s / 1000.0),
-                to_timestamp(%(scanned_ms)s / 1000.0))
+        f"""
+        WITH locked AS (
+            SELECT {_COLUMNS}, s.status = 'active' AND s.ends_at > now() AS session_open
+              FROM registrations r JOIN class_sessions s ON s.id = r.session_id
+             WHERE r.id = %(id)s
+               FOR UPDATE OF r
+               FOR SHARE OF s
+        ), passing AS (
+            SELECT id FROM locked WHERE session_open AND state = 'scanning' AND current_round = %(round)s
+        ), recorded AS (
+            INSERT INTO rounds (registration_id, round, response_ms, projected_at, scanned_at)
+            SELECT id, %(round)s, %(response_ms)s, to_timestamp(%(projected_ms)s / 1000.0),
+                   to_timestamp(%(scanned_ms)s / 1000.0)
+              FROM passing
+        ), saved AS (
+            UPDATE registrations r
+               SET state = %(state)s, current_round = %(next_round)s, round_failures = %(round_failures)s,
+                   completed_at = CASE WHEN %(state)s = 'completed' THEN now() ELSE r.completed_at END
+              FROM passing p
+             WHERE r.id = p.id
+            RETURNING r.id
+        )
+        SELECT locked.*, EXISTS (SELECT 1 FROM saved) AS passed FROM locked
         """,
         {"id": registration_id, "round": round_, "response_ms": response_ms, "projected_ms": projected_ms,
-         "scanned_ms": scanned_ms},
+         "scanned_ms": scanned_ms, "state": after.state, "next_round": after.current_round,
+         "round_failures": after.round_failures},
     )
+    return await cur.fetchone()
 
 
 async def response_times(cur, registration_id: int) -> list[int]:
