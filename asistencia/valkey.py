@@ -32,9 +32,14 @@ class Valkey:
         return self.prefix + ":".join(str(part) for part in parts)
 
 
-def create_client(url: str, *, client_name: str | None = "asistencia") -> aioredis.Redis:
-    return aioredis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30,
-                                   max_connections=200, client_name=client_name)
+def create_client(url: str, *, client_name: str | None = "asistencia", max_connections: int = 200,
+                  wait_seconds: float = 5.0) -> aioredis.Redis:
+    """A client whose commands wait (up to `wait_seconds`) for a free connection once
+    `max_connections` are busy: a burst of requests queues instead of failing with 503."""
+    pool = aioredis.BlockingConnectionPool.from_url(url, socket_connect_timeout=5, health_check_interval=30,
+                                                    max_connections=max_connections, timeout=wait_seconds,
+                                                    client_name=client_name)
+    return aioredis.Redis.from_pool(pool)
 
 
 def describe_url(url: str) -> str:
