@@ -105,6 +105,8 @@ class EventHub:
                     if message is None or message.get("type") != "pmessage":
                         continue
                     topic = message["channel"].decode()[len(self._prefix):]
+                    if topic not in self._subscribers:
+                        continue  # every process hears every event; most have no one here to take it
                     try:
                         event = json.loads(message["data"])
                     except (ValueError, TypeError):
