@@ -16,7 +16,14 @@ baseline is the same client code sending the same bodies, at the same
 concurrency, to a bare aiohttp JSON endpoint (`bench/baseline_server.py`).
 Printed: req/s of both and their ratio, p50/p99/max latency, server CPU per
 request, approximate Valkey commands per scan. Target: ≥ 20% of the bare
-endpoint's req/s with p99 < 50 ms at 200 clients.
+endpoint's req/s with p99 < 50 ms at 200 clients. A closed loop's mean
+latency is clients ÷ req/s (Little's law), so latency is also measured at a
+paced load below capacity: 200 clients each scanning once a second.
+
+PostgreSQL and Valkey run on this machine too: their CPU per scan (all
+their processes, whoever they serve: approximate) is printed beside the
+server's, since on these 2 cores every millisecond of it is one the server
+does not get.
 
 Then the cost of one scan against the size of the class: the same 300
 scans (round 1 and round 2 of 150 students, a fixed 20 clients) in
@@ -36,23 +43,26 @@ import dataclasses
 import json
 import math
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import redis.asyncio as redis
 
+from asistencia.client.scanner import Projection
 from asistencia.crypto import DecryptError, base45_decode, open_sealed, totp_at, totp_key
 from asistencia.domain.proof import Proof, seal_proof
 from asistencia.domain.qr_payload import QrPayload, unpack
-from asistencia.client.scanner import Projection
 from bench.classroom import Student, open_session, professor_token, ready_students
 from bench.lib import Server, bench_environment, emit_json, percentile, report
 
 ROUNDS = 3
 JOIN_CONCURRENCY = 25
 BASELINE_SECONDS = 5.0
+PACED_SECONDS = 5.0
 PHASE_TIMEOUT = 60.0
 PROJECTION_TIMEOUT = 60.0
 COST_CLIENTS = 20
@@ -93,6 +103,7 @@ class Phase:
     client_cpu: float = 0.0
     valkey_commands: int = 0
     valkey_usec: int = 0
+    services_cpu: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -107,13 +118,32 @@ class Phase:
                 "outcomes": self.outcomes, "server_cpu_ms_per_request": self.server_cpu / self.requests * 1000,
                 "client_cpu_ms_per_request": self.client_cpu / self.requests * 1000,
                 "valkey_commands_per_request": self.valkey_commands / self.requests,
-                "valkey_usec_per_request": self.valkey_usec / self.requests}
+                "valkey_usec_per_request": self.valkey_usec / self.requests,
+                **{f"{name}_cpu_ms_per_request": seconds / self.requests * 1000
+                   for name, seconds in self.services_cpu.items()}}
 
     def line(self) -> str:
         return (f"{self.requests} in {self.seconds:.2f} s = {self.rate:.0f} req/s; p50 {self.ms(50):.1f} ms, "
                 f"p99 {self.ms(99):.1f} ms, max {max(self.latencies, default=0) * 1000:.1f} ms; "
                 f"server CPU {self.server_cpu / self.requests * 1000:.2f} ms/req, "
                 f"client CPU {self.client_cpu / self.requests * 1000:.2f} ms/req")
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """CPU seconds of every PostgreSQL and Valkey process on this machine (whoever they work for)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = {"postgres": 0.0, "valkey": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, _, rest = stat.read_text().rpartition(")")
+        except OSError:
+            continue
+        name = head.partition("(")[2]
+        service = "postgres" if name == "postgres" else "valkey" if name in ("redis-server", "valkey-server") else None
+        if service:
+            fields = rest.split()
+            totals[service] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
 
 
 class ValkeyCounters:
@@ -196,13 +226,24 @@ async def project_all(http: aiohttp.ClientSession, base_url: str, sessions: list
     return jobs
 
 
-async def closed_loop(http: aiohttp.ClientSession, url: str, jobs: Iterator[ScanJob], clients: int,
-                      server: Server, valkey: ValkeyCounters, until: float | None = None) -> Phase:
-    """`clients` workers, each sending its next job as soon as its last reply is in; every reply checked."""
+async def run_clients(http: aiohttp.ClientSession, url: str, jobs: Iterator[ScanJob], clients: int,
+                      server: Server, valkey: ValkeyCounters, *, until: float | None = None,
+                      period: float | None = None) -> Phase:
+    """`clients` workers sending jobs until none is left (or `until`); every reply is checked.
+
+    Closed loop by default: a worker sends its next job as soon as its last
+    reply is in. With `period`, each worker sends one job per `period`
+    seconds (from a random phase), an offered load that does not depend on
+    how fast the server answers.
+    """
     phase = Phase()
 
     async def worker() -> None:
+        next_send = time.perf_counter() + random.uniform(0, period or 0)
         for job in jobs:
+            if period is not None:
+                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+                next_send += period
             if until is not None and time.perf_counter() >= until:
                 return
             body = job.body()
@@ -216,6 +257,7 @@ async def closed_loop(http: aiohttp.ClientSession, url: str, jobs: Iterator[Scan
 
     stats = server.stats
     cpu, client_cpu, (commands, usec) = stats.cpu_seconds(), time.process_time(), await valkey.read()
+    services = service_cpu_seconds()
     started = time.perf_counter()
     async with asyncio.timeout(PHASE_TIMEOUT):
         await asyncio.gather(*(worker() for _ in range(clients)))
@@ -224,6 +266,7 @@ async def closed_loop(http: aiohttp.ClientSession, url: str, jobs: Iterator[Scan
     phase.server_cpu = stats.cpu_seconds() - cpu
     phase.client_cpu = time.process_time() - client_cpu
     phase.valkey_commands, phase.valkey_usec = commands_after - commands - 2, usec_after - usec
+    phase.services_cpu = {name: seconds - services[name] for name, seconds in service_cpu_seconds().items()}
     phase.requests = len(phase.latencies)
     return phase
 
@@ -251,19 +294,40 @@ async def throughput(http: aiohttp.ClientSession, app: Server, bare: Server, val
     groups = [students] * math.ceil(scans / len(students))
     sessions = await classes(http, app.url, groups)
     jobs = (await project_all(http, app.url, sessions, groups, 1))[:scans]
-    baseline = await closed_loop(http, f"{bare.url}/echo", _cycle(jobs), clients, bare, valkey,
+    baseline = await run_clients(http, f"{bare.url}/echo", _cycle(jobs), clients, bare, valkey,
                                  until=time.perf_counter() + BASELINE_SECONDS)
-    scan = await closed_loop(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey)
+    scan = await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey)
     ratio = scan.rate / baseline.rate
     report(f"Scan validation, {clients} concurrent clients, one server process", [
         ("bare aiohttp POST /echo", baseline.line()),
         ("POST /api/attendance/scan", scan.line()),
         ("scan replies", _successes(scan, lambda outcome: outcome == "partial")),
         ("ratio scan / bare req/s", f"{ratio * 100:.1f}% (target ≥ 20%; p99 target < 50 ms at 200 clients)"),
+        ("closed loop", f"mean latency ≈ clients ÷ req/s (Little's law): {clients} / {scan.rate:.0f} = "
+                        f"{clients / scan.rate * 1000:.0f} ms, whatever the server does per scan"),
         ("Valkey per scan (approx.)", f"{scan.valkey_commands / scan.requests:.1f} commands, "
                                       f"{scan.valkey_usec / scan.requests:.0f} µs"),
+        ("services CPU per scan (approx.)", f"PostgreSQL {scan.services_cpu['postgres'] / scan.requests * 1000:.2f} ms, "
+                                            f"Valkey {scan.services_cpu['valkey'] / scan.requests * 1000:.2f} ms"),
     ])
     return {"clients": clients, "baseline": baseline.figures(), "scan": scan.figures(), "ratio": ratio}
+
+
+async def paced(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCounters, students: list[Student],
+                clients: int, period: float) -> dict[str, Any]:
+    """Latency when the load is fixed below capacity: each client scans once per `period`."""
+    count = int(clients * PACED_SECONDS / period)
+    groups = [students] * math.ceil(count / len(students))
+    sessions = await classes(http, app.url, groups)
+    jobs = (await project_all(http, app.url, sessions, groups, 1))[:count]
+    phase = await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey,
+                              period=period)
+    report(f"Scan latency at a paced load: {clients} clients, each one scan every {period:g} s", [
+        ("offered", f"{clients / period:.0f} scans/s"),
+        ("POST /api/attendance/scan", phase.line()),
+        ("scan replies", _successes(phase, lambda outcome: outcome == "partial")),
+    ])
+    return {"clients": clients, "period_s": period, "offered_per_s": clients / period, **phase.figures()}
 
 
 async def pool_cost(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCounters,
@@ -278,7 +342,7 @@ async def pool_cost(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCoun
     for round_ in (1, 2):
         for name, sessions, groups in (("small", small, small_groups), ("large", large, [scanning])):
             jobs = await project_all(http, app.url, sessions, groups, round_)
-            phases[name].append(await closed_loop(http, f"{app.url}/api/attendance/scan", iter(jobs),
+            phases[name].append(await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs),
                                                   COST_CLIENTS, app, valkey))
     figures = {}
     for name in phases:
@@ -308,7 +372,7 @@ async def pool_cost(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCoun
     return {"small_pool": SMALL_POOL, "large_pool": LARGE_POOL, **figures, "ratios": ratios}
 
 
-async def main(students_count: int, scans: int, levels: list[int]) -> None:
+async def main(students_count: int, scans: int, levels: list[int], period: float) -> None:
     with bench_environment() as env:
         with Server(env, ["-m", "bench.baseline_server"]) as bare, Server({**env, **SERVER_ENV}) as app:
             valkey = ValkeyCounters(env["VALKEY_URL"])
@@ -321,9 +385,10 @@ async def main(students_count: int, scans: int, levels: list[int]) -> None:
                       f"(load generator and server share this machine's {os.cpu_count()} cores)")
                 results = [await throughput(http, app, bare, valkey, students, clients, scans)
                            for clients in levels]
+                steady = await paced(http, app, valkey, students, max(levels), period)
                 cost = await pool_cost(http, app, valkey, students)
             await valkey.client.aclose()
-    emit_json("scan_throughput", {"levels": results, "pool_cost": cost})
+    emit_json("scan_throughput", {"levels": results, "paced": steady, "pool_cost": cost})
 
 
 if __name__ == "__main__":
@@ -331,7 +396,9 @@ if __name__ == "__main__":
     parser.add_argument("--students", type=int, default=400)
     parser.add_argument("--scans", type=int, default=1600, help="scans per concurrency level")
     parser.add_argument("--clients", default="50,200", help="concurrency levels, comma-separated")
+    parser.add_argument("--paced-period", type=float, default=1.0,
+                        help="seconds between a paced client's scans (the most clients of --clients)")
     args = parser.parse_args()
     if args.students < LARGE_POOL:
         parser.error(f"--students must be at least {LARGE_POOL} (the large pool)")
-    asyncio.run(main(args.students, args.scans, [int(c) for c in args.clients.split(",")]))
+    asyncio.run(main(args.students, args.scans, [int(c) for c in args.clients.split(",")], args.paced_period))
