@@ -45,7 +45,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ class ScanJob:
 
 @dataclasses.dataclass
 class Phase:
-    """What one closed-loop run saw."""
+    """What one run of clients saw."""
 
     requests: int = 0
     seconds: float = 0.0
@@ -161,13 +161,13 @@ class ValkeyCounters:
         return stats["total_commands_processed"], sum(entry["usec"] for entry in commands.values())
 
 
-def _owner(phones: list[tuple[Student, bytes]], text: str) -> tuple[Student, QrPayload] | None:
-    """The student whose key opens `text`, as each phone would try it (None for decoys)."""
+def _owner(students: Iterable[Student], text: str) -> tuple[Student, QrPayload] | None:
+    """The student whose key opens `text`, tried as each phone would (None for decoys)."""
     try:
         sealed = base45_decode(text)
     except ValueError:
         return None
-    for student, _ in phones:
+    for student in students:
         try:
             return student, unpack(open_sealed(student.session_key, sealed))
         except DecryptError:
@@ -177,24 +177,22 @@ def _owner(phones: list[tuple[Student, bytes]], text: str) -> tuple[Student, QrP
 
 async def project(http: aiohttp.ClientSession, base_url: str, session_id: int, students: list[Student],
                   round_: int) -> list[ScanJob]:
-    """Run a projector until every student's QR for `round_` has been on screen; their scan jobs."""
-    phones = [(s, totp_key(s.session_key)) for s in students]
-    keys = dict(phones)
-    jobs: dict[int, ScanJob] = {}
+    """Run a projector until each of `students` has seen their QR for `round_`; their scan jobs."""
+    waiting = {student: totp_key(student.session_key) for student in students}
+    jobs: list[ScanJob] = []
     seen: set[str] = set()
     async with Projection.open(http, base_url, professor_token(), session_id) as screen:
         async with asyncio.timeout(PROJECTION_TIMEOUT):
             async for texts in screen.watch():
                 for text in set(texts) - seen:
                     seen.add(text)
-                    found = _owner(phones, text)
+                    found = _owner(waiting, text)
                     if found and found[1].round == round_ and found[1].session_id == session_id:
                         student, payload = found
-                        jobs[student.id] = ScanJob(student, session_id, text, payload, keys[student])
-                        phones.remove((student, keys[student]))
-                if not phones:
+                        jobs.append(ScanJob(student, session_id, text, payload, waiting.pop(student)))
+                if not waiting:
                     break
-    return list(jobs.values())
+    return jobs
 
 
 async def join_all(http: aiohttp.ClientSession, base_url: str, code: str, students: list[Student]) -> None:
@@ -265,6 +263,7 @@ async def run_clients(http: aiohttp.ClientSession, url: str, jobs: Iterator[Scan
     commands_after, usec_after = await valkey.read()
     phase.server_cpu = stats.cpu_seconds() - cpu
     phase.client_cpu = time.process_time() - client_cpu
+    # Less the two INFO commands of the first read.
     phase.valkey_commands, phase.valkey_usec = commands_after - commands - 2, usec_after - usec
     phase.services_cpu = {name: seconds - services[name] for name, seconds in service_cpu_seconds().items()}
     phase.requests = len(phase.latencies)
