@@ -129,10 +129,10 @@ class Phase:
                 f"client CPU {self.client_cpu / self.requests * 1000:.2f} ms/req")
 
 
-def service_cpu_seconds() -> dict[str, float]:
-    """CPU seconds of every PostgreSQL and Valkey process on this machine (whoever they work for)."""
+def service_cpu_seconds() -> dict[int, tuple[str, float]]:
+    """pid -> (service, CPU seconds) of every PostgreSQL and Valkey process on this machine."""
     ticks = os.sysconf("SC_CLK_TCK")
-    totals = {"postgres": 0.0, "valkey": 0.0}
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, _, rest = stat.read_text().rpartition(")")
@@ -142,7 +142,16 @@ def service_cpu_seconds() -> dict[str, float]:
         service = "postgres" if name == "postgres" else "valkey" if name in ("redis-server", "valkey-server") else None
         if service:
             fields = rest.split()
-            totals[service] += (int(fields[11]) + int(fields[12])) / ticks
+            found[int(stat.parent.name)] = (service, (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def service_cpu_delta(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds each service used since `before`, whoever it worked for (processes that
+    ended meanwhile are not counted)."""
+    totals = {"postgres": 0.0, "valkey": 0.0}
+    for pid, (service, seconds) in service_cpu_seconds().items():
+        totals[service] += seconds - before.get(pid, (service, 0.0))[1]
     return totals
 
 
@@ -265,7 +274,7 @@ async def run_clients(http: aiohttp.ClientSession, url: str, jobs: Iterator[Scan
     phase.client_cpu = time.process_time() - client_cpu
     # Less the two INFO commands of the first read.
     phase.valkey_commands, phase.valkey_usec = commands_after - commands - 2, usec_after - usec
-    phase.services_cpu = {name: seconds - services[name] for name, seconds in service_cpu_seconds().items()}
+    phase.services_cpu = service_cpu_delta(services)
     phase.requests = len(phase.latencies)
     return phase
 
