@@ -122,6 +122,7 @@ async def _record_pass(app: web.Application, user: User, context: Row, round_: i
     """
     session_id = context["session_id"]
     hub = app[EVENTS]
+    # Where a student scanning `round_` goes; record_pass writes it only if that is still where they are.
     after = rounds.passed(rounds.Progress(rounds.SCANNING, round_, 0), context["rounds"])
     if after.state != rounds.COMPLETED:
         async with cursor(app[PG_POOL]) as cur:
