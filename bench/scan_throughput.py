@@ -306,6 +306,7 @@ async def throughput(http: aiohttp.ClientSession, app: Server, bare: Server, val
                                  until=time.perf_counter() + BASELINE_SECONDS)
     scan = await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey)
     ratio = scan.rate / baseline.rate
+    services_ms = {name: seconds / scan.requests * 1000 for name, seconds in scan.services_cpu.items()}
     report(f"Scan validation, {clients} concurrent clients, one server process", [
         ("bare aiohttp POST /echo", baseline.line()),
         ("POST /api/attendance/scan", scan.line()),
@@ -315,8 +316,8 @@ async def throughput(http: aiohttp.ClientSession, app: Server, bare: Server, val
                         f"{clients / scan.rate * 1000:.0f} ms, whatever the server does per scan"),
         ("Valkey per scan (approx.)", f"{scan.valkey_commands / scan.requests:.1f} commands, "
                                       f"{scan.valkey_usec / scan.requests:.0f} µs"),
-        ("services CPU per scan (approx.)", f"PostgreSQL {scan.services_cpu['postgres'] / scan.requests * 1000:.2f} ms, "
-                                            f"Valkey {scan.services_cpu['valkey'] / scan.requests * 1000:.2f} ms"),
+        ("services CPU per scan (approx.)", f"PostgreSQL {services_ms['postgres']:.2f} ms, "
+                                            f"Valkey {services_ms['valkey']:.2f} ms"),
     ])
     return {"clients": clients, "baseline": baseline.figures(), "scan": scan.figures(), "ratio": ratio}
 

@@ -13,7 +13,10 @@ import pytest
 from asistencia.client import RequestRefused
 from asistencia.client.scanner import Scanner
 from asistencia.crypto import b64url_encode, seal, totp_at, totp_key
+from asistencia.db import create_pool, cursor
+from asistencia.domain import rounds
 from asistencia.domain.proof import Proof, seal_proof
+from asistencia.store import registrations
 from asistencia.store.qr_pool import QrPool
 from tests.classroom import PROFESSOR_ID, foreign_text, open_session, projector, scanner, sighting
 from tests.helpers import bearer
@@ -288,3 +291,35 @@ async def test_scan_over_the_websocket(classroom, pg):
         reply = await ws.receive_json(timeout=5)
         assert reply["type"] == "error" and reply["error"]["code"] == "QR_ALREADY_USED"
     assert len(_rows(pg, "SELECT * FROM rounds")) == 1
+
+
+async def test_a_passed_round_is_written_only_while_the_student_is_still_on_it(classroom, pg, config):
+    """The pass re-checks under its lock what the pre-check saw: a concurrent scan, a failure
+    or the session ending in between leaves the registration as it is."""
+    ids = dict(_rows(pg, "SELECT user_id, id FROM registrations"))
+    now_ms = int(time.time() * 1000)
+    timing = {"response_ms": 900, "projected_ms": now_ms - 900, "scanned_ms": now_ms}
+    on_to_round_2 = rounds.Progress(rounds.SCANNING, 2, 0)
+    pool = await create_pool(config.database_url, maxsize=1)
+    try:
+        async with cursor(pool) as cur:
+            first = await registrations.record_pass(cur, registration_id=ids[101], round_=1, after=on_to_round_2,
+                                                    **timing)
+            again = await registrations.record_pass(cur, registration_id=ids[101], round_=1, after=on_to_round_2,
+                                                    **timing)
+            _rows(pg, "UPDATE registrations SET state = 'failed' WHERE user_id = 102 RETURNING id")
+            failed = await registrations.record_pass(cur, registration_id=ids[102], round_=1, after=on_to_round_2,
+                                                     **timing)
+            _rows(pg, "UPDATE class_sessions SET ends_at = now() RETURNING id")  # over, not yet closed
+            closed = await registrations.record_pass(cur, registration_id=ids[103], round_=1, after=on_to_round_2,
+                                                     **timing)
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    assert first["passed"] and (first["state"], first["current_round"]) == ("scanning", 1)
+    assert not again["passed"] and again["current_round"] == 2
+    assert not failed["passed"] and failed["state"] == "failed"
+    assert not closed["passed"] and not closed["session_open"]
+    assert [_registration(pg, user_id) for user_id in (101, 102, 103)] == [
+        ("scanning", 2, 0, 0), ("failed", 1, 0, 0), ("scanning", 1, 0, 0)]
+    assert _rows(pg, "SELECT registration_id, round, response_ms FROM rounds") == [(ids[101], 1, 900)]
