@@ -1,6 +1,6 @@
 """Scan validation throughput and latency on one server process, against a bare aiohttp endpoint.
 
-    .venv/bin/python -m bench.scan_throughput [--students 400] [--scans 1600] [--clients 50,200]
+    .venv/bin/python -m bench.scan_throughput [--students 400] [--scans 1600] [--clients 50,200] [--paced-period 1]
 
 Setup (not timed): READY students (real passkey enrollment and device login
 over HTTP), class sessions of 3 rounds that every student joins, and every
