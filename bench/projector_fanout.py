@@ -9,7 +9,10 @@ every frame on arrival and reports, against the ideal wall-clock grid (the
 middle of each tick slot, where every projector of a session ticks):
 interval jitter (|time since the socket's previous frame - one tick|)
 p50/p99/max, lateness against the grid p50/p99/max (this one also counts
-a socket's place in the fan-out of a tick), slots skipped or shown twice, the server's CPU as a
+a socket's place in the fan-out of a tick), per tick of a session the
+lateness of its first frame (the tick itself) and the spread to its last
+(the fan-out),
+slots skipped or shown twice, the server's CPU as a
 fraction of one core, and its RSS growth per socket. The baseline is the
 same number of bare aiohttp sockets fed a frame of the same size on the same
 grid by one loop (bench/baseline_server.py), measured in the same run.
@@ -63,9 +66,9 @@ def _frames(arrivals: list[tuple[float, bytes]], start: float, end: float) -> li
     return [at for at, text in arrivals if start <= at < end and json.loads(text).get("type") == "frame"]
 
 
-def _grid(times: list[float], tick_ms: int) -> tuple[list[float], list[float], int, int]:
-    """Per frame: lateness (s) against the middle of its slot, and how far the interval since
-    the previous frame is from one tick; then slots skipped and slots shown twice."""
+def _grid(times: list[float], tick_ms: int) -> tuple[list[int], list[float], list[float], int, int]:
+    """Per frame: its slot, its lateness (s) against the middle of the slot, and how far the
+    interval since the previous frame is from one tick; then slots skipped and slots shown twice."""
     lateness, slots = [], []
     for at in times:
         x = at * 1000 - tick_ms / 2  # ideal arrivals fall on multiples of tick_ms
@@ -75,7 +78,7 @@ def _grid(times: list[float], tick_ms: int) -> tuple[list[float], list[float], i
     intervals = [abs(b - a - tick_ms / 1000) for a, b, s, t in zip(times, times[1:], slots, slots[1:]) if t == s + 1]
     skipped = sum(max(0, b - a - 1) for a, b in zip(slots, slots[1:]))
     twice = sum(b == a for a, b in zip(slots, slots[1:]))
-    return lateness, intervals, skipped, twice
+    return slots, lateness, intervals, skipped, twice
 
 
 async def measure(server: Server, count: int, seconds: float, *, sessions: list[int] | None) -> dict:
@@ -105,21 +108,29 @@ async def measure(server: Server, count: int, seconds: float, *, sessions: list[
             ws.close()
     lateness: list[float] = []
     intervals: list[float] = []
+    by_tick: dict[tuple[int, int], list[float]] = defaultdict(list)  # (session, slot) -> lateness
     skipped = twice = frames = 0
-    for ws in sockets:
+    for index, ws in enumerate(sockets):
         times = _frames(ws.messages, started, ended)
-        late, deviations, s, t = _grid(times, TICK_MS)
+        slots, late, deviations, s, t = _grid(times, TICK_MS)
         lateness += late
         intervals += deviations
+        for slot, x in zip(slots, late):
+            by_tick[index % len(sessions or [0]), slot].append(x)
         skipped, twice, frames = skipped + s, twice + t, frames + len(times)
     window = ended - started
     ms = [x * 1000 for x in lateness]
     jitter = [x * 1000 for x in intervals]
+    # Per tick of a session: when its first frame arrived (the tick itself), and how long until its last (the fan-out).
+    first = [min(xs) * 1000 for xs in by_tick.values()]
+    spread = [(max(xs) - min(xs)) * 1000 for xs in by_tick.values()]
     return {"sockets": count, "alive": alive, "frames": frames,
             "expected_frames": round(count * window * 1000 / TICK_MS),
             "slots_skipped": skipped, "slots_twice": twice,
             "lateness_ms": {"p50": percentile(ms, 50), "p99": percentile(ms, 99), "max": max(ms, default=math.nan),
                             "min": min(ms, default=math.nan)},
+            "tick_first_frame_ms": {"p50": percentile(first, 50), "p99": percentile(first, 99)},
+            "tick_fanout_spread_ms": {"p50": percentile(spread, 50), "p99": percentile(spread, 99)},
             "interval_jitter_ms": {"p50": percentile(jitter, 50), "p99": percentile(jitter, 99),
                                    "max": max(jitter, default=math.nan)},
             "server_cpu_fraction": (cpu_after - cpu_before) / window,
@@ -137,10 +148,13 @@ async def _sessions(server: Server, count: int) -> list[int]:
 
 def _row(figures: dict) -> str:
     late, jitter = figures["lateness_ms"], figures["interval_jitter_ms"]
+    first, spread = figures["tick_first_frame_ms"], figures["tick_fanout_spread_ms"]
     return (f"{figures['alive']}/{figures['sockets']} open, {figures['frames']}/{figures['expected_frames']} frames, "
             f"interval jitter p50 {jitter['p50']:.1f} / p99 {jitter['p99']:.1f} / max {jitter['max']:.1f} ms, "
             f"lateness vs grid p50 {late['p50']:.1f} / p99 {late['p99']:.1f} / max {late['max']:.1f} ms "
-            f"(min {late['min']:.1f}), skipped {figures['slots_skipped']}, twice {figures['slots_twice']}, "
+            f"(min {late['min']:.1f}), per tick: first frame p50 {first['p50']:.1f} / p99 {first['p99']:.1f} ms, "
+            f"fan-out spread p50 {spread['p50']:.1f} / p99 {spread['p99']:.1f} ms, "
+            f"skipped {figures['slots_skipped']}, twice {figures['slots_twice']}, "
             f"server CPU {figures['server_cpu_fraction'] * 100:.1f}% of a core, "
             f"{figures['bytes_per_socket'] / 1024:.1f} KB/socket "
             f"(client CPU {figures['client_cpu_fraction'] * 100:.1f}%, server warnings {figures['server_warnings']})")
