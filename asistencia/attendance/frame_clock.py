@@ -6,7 +6,8 @@ shared rotation per slot (`projection.next_frame`, one Lua call) and hands
 the frame to every screen of that session in this process, in one pass; the
 last screen to leave stops it. However many screens a process holds, Valkey
 sees one tick per session per slot from it, and every screen gets the frame
-at the same moment. Ticks fall in the middle of a slot on Valkey's clock, so
+at the same moment. Frames are due in the middle of a slot on Valkey's clock
+(fetched a quarter tick earlier, so Valkey's latency does not delay them), so
 the clocks of one session on several processes share one frame per slot
 (lua/tick.lua caches it) even with some scheduling jitter.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,10 +26,14 @@ from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, FRAME_CLOCKS
 from asistencia.attendance import projection
-from asistencia.domain.projection import next_deadline, slot_alignment
+from asistencia.domain.projection import next_deadline, to_slot_middle
 from asistencia.store.qr_pool import Frame
 
 log = logging.getLogger(__name__)
+
+# A slot's frame is fetched this fraction of a tick before it is due on the
+# screens (still inside the slot: ticks are due mid-slot).
+FETCH_AHEAD = 0.25
 
 # Called with each frame and the session's time left (ms); 0 means the session
 # is over: the frame is the last one, and the clock stops after it.
@@ -41,6 +47,7 @@ class FrameClock:
         self.session = session
         self._listeners: set[FrameListener] = set()
         self._on_stopped = on_stopped
+        self._stopped = False
         self._task = asyncio.create_task(self._run(), name=f"frame-clock-{session['id']}")
         self._task.add_done_callback(self._done)
 
@@ -57,6 +64,9 @@ class FrameClock:
 
     def stop(self) -> None:
         self._on_stopped(self)
+        # redis-py may turn a cancellation mid-call into a ConnectionError, which a
+        # tick survives: the flag ends the loop all the same.
+        self._stopped = True
         self._task.cancel()
 
     async def wait_stopped(self) -> None:
@@ -80,27 +90,29 @@ class FrameClock:
         ends_at_ms = int(self.session["ends_at"].timestamp() * 1000)
         loop = asyncio.get_running_loop()
         deadline = loop.time()
-        aligned = False
+        fastest = math.inf  # the quickest tick so far: the closest reading of Valkey's clock
         last_slot = None
-        while True:
+        while not self._stopped:
             asked = loop.time()
             frame = await self._tick()
-            if frame is not None:
-                if not aligned:
-                    # Valkey read its clock about halfway through the call; the grid moves to mid-slot.
-                    deadline = (asked + loop.time()) / 2 + slot_alignment(frame.now_ms, tick_ms) - period
-                    aligned = True
-                slot = frame.now_ms // tick_ms
-                if slot != last_slot:  # a tick that lands in the slot already shown has nothing new
-                    last_slot = slot
-                    time_left_ms = max(0, ends_at_ms - frame.now_ms)
-                    self._deliver(frame, time_left_ms)
-                    if not time_left_ms:
-                        return  # the timer closes the session within its interval; `closed` follows
-                    if frame.stale or frame.decoys_needed:
-                        await self._replenish(frame)
+            answered = loop.time()
+            # A tick that lands in the slot already shown has nothing new.
+            if frame is not None and frame.now_ms // tick_ms != last_slot:
+                if answered - asked < fastest:
+                    # Valkey read its clock about halfway through the call: put the grid on mid-slot.
+                    fastest = answered - asked
+                    deadline = (asked + answered) / 2 + to_slot_middle(frame.now_ms, tick_ms)
+                # Fetched ahead of time: screens get it on the grid whatever Valkey's latency was.
+                await asyncio.sleep(deadline - loop.time())
+                last_slot = frame.now_ms // tick_ms
+                time_left_ms = max(0, ends_at_ms - frame.now_ms)
+                self._deliver(frame, time_left_ms)
+                if not time_left_ms:
+                    return  # the timer closes the session within its interval; `closed` follows
+                if frame.stale or frame.decoys_needed:
+                    await self._replenish(frame)
             deadline = next_deadline(deadline, loop.time(), period)
-            await asyncio.sleep(deadline - loop.time())
+            await asyncio.sleep(deadline - period * FETCH_AHEAD - loop.time())
 
     def _deliver(self, frame: Frame, time_left_ms: int) -> None:
         for listener in list(self._listeners):
