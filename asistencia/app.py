@@ -10,6 +10,7 @@ from aiohttp import web
 
 from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, WEBSOCKETS
 from asistencia.auth import authentication
+from asistencia.attendance.frame_clock import frame_clocks_ctx
 from asistencia.background import auto_close_ctx
 from asistencia.config import Config
 from asistencia.db import pg_pool_ctx
@@ -49,7 +50,7 @@ def create_app(config: Config) -> web.Application:
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
-                            qr_pool_ctx, auto_close_ctx])
+                            qr_pool_ctx, frame_clocks_ctx, auto_close_ctx])
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

@@ -13,6 +13,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -87,6 +88,8 @@ class Server:
         self.env = {**env, "PORT": str(self.port)}
         self.args = args or ["-m", "asistencia", "serve"]
         self.process: subprocess.Popen | None = None
+        # A file, not a pipe nobody reads: a server logging more than a pipe holds would block.
+        self.log = tempfile.TemporaryFile()
 
     @property
     def url(self) -> str:
@@ -94,11 +97,11 @@ class Server:
 
     def __enter__(self) -> Server:
         self.process = subprocess.Popen([sys.executable, *self.args], env=self.env, cwd=PROJECT_ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.log_tail()}")
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(self.url + "/health", timeout=1) as response:
                     if response.status == 200:
@@ -112,6 +115,17 @@ class Server:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
+
+    def log_tail(self, size: int = 2000) -> str:
+        """The end of what the server wrote to stderr (its log)."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-size:]
+
+    def warnings_logged(self) -> int:
+        """How many WARNING-or-worse log lines the server has written so far."""
+        self.log.seek(0)
+        return sum(b'"level": "WARNING"' in line or b'"level": "ERROR"' in line for line in self.log)
 
     @property
     def stats(self) -> ProcessStats:

@@ -87,11 +87,11 @@ def test_ticks_follow_a_fixed_grid_and_skip_missed_ones():
     assert projection.next_deadline(10.0, 11.01, 0.25) == pytest.approx(11.25)
 
 
-def test_slot_alignment_moves_ticks_to_the_middle_of_a_slot():
+def test_frames_are_due_in_the_middle_of_their_slot():
     for now_ms in (1000 * 333, 1000 * 333 + 100, 1000 * 333 + 332):
-        shift = projection.slot_alignment(now_ms, 333)
-        assert 0 <= shift < 0.333
-        assert (now_ms + shift * 1000) % 333 == pytest.approx(166.5, abs=0.01)
+        shift = projection.to_slot_middle(now_ms, 333)
+        assert -0.1665 < shift <= 0.1665
+        assert now_ms + shift * 1000 == pytest.approx(1000 * 333 + 166.5, abs=0.01)
 
 
 def test_a_qr_is_projected_for_three_quarters_of_its_window():

@@ -30,12 +30,11 @@ def next_deadline(previous: float, now: float, period: float) -> float:
     return deadline
 
 
-def slot_alignment(server_now_ms: int, tick_ms: int) -> float:
-    """Seconds to delay the tick grid so ticks fall mid-slot on the shared clock.
+def to_slot_middle(server_now_ms: int, tick_ms: int) -> float:
+    """Seconds from `server_now_ms` to the middle of its tick slot (negative once past it).
 
-    Projectors on every process share one frame per slot (floor(now / tick));
-    ticking near a slot boundary would, with jitter, show one slot twice and
-    skip the next.
+    Projectors on every process share one frame per slot (floor(now / tick))
+    and show it mid-slot: showing it near a slot boundary would, with jitter,
+    show one slot twice and skip the next.
     """
-    offset = server_now_ms % tick_ms
-    return ((tick_ms / 2 - offset) % tick_ms) / 1000
+    return (tick_ms / 2 - server_now_ms % tick_ms) / 1000

@@ -1,7 +1,8 @@
 """`project` and `watch`: a professor's screens following a class session.
 
-A projector gets a countdown, then a frame per tick, plus the live counters
-and `closed`; never who is who (the whole class sees that screen). A
+A projector gets a countdown, then a frame per tick from its session's
+frame clock in this process (attendance/frame_clock.py), plus the live
+counters and `closed`; never who is who (the whole class sees that screen). A
 dashboard (`watch`) gets every event of the session, with student ids, and
 no frames. Both subscribe before reading their snapshot, hold events back
 until the snapshot has been sent, and take a fresh snapshot on `resync`.
@@ -10,26 +11,23 @@ until the snapshot has been sent, and take a fresh snapshot on `resync`.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from marshmallow import fields
-from redis.exceptions import RedisError
 
-from asistencia.appkeys import CONFIG, EVENTS
+from asistencia.appkeys import CONFIG, EVENTS, FRAME_CLOCKS
 from asistencia.attendance import announce, projection, wire
 from asistencia.attendance.refusals import refusal
 from asistencia.attendance.schemas import ID_RANGE
 from asistencia.auth import STAFF
-from asistencia.domain.projection import next_deadline, slot_alignment
+from asistencia.domain.projection import next_deadline
 from asistencia.store.qr_pool import Frame
 from asistencia.ws import messages
 from asistencia.ws.commands import CommandSchema, command
 from asistencia.ws.connection import CloseSocket, Connection
 from asistencia.ws.const import CLOSE_UNKNOWN_SESSION
 
-log = logging.getLogger(__name__)
 
 # A connection projects or watches one session at a time.
 FOLLOW = "follow"
@@ -72,11 +70,15 @@ class Projector:
         self._unsubscribe = connection.app[EVENTS].subscribe(announce.projector_topic(session["id"]),
                                                              self.on_event)
         self._task: asyncio.Task | None = None
+        self._leave_clock: Callable[[], None] | None = None
+        self._seq = 0
 
     def close(self) -> None:
         self._unsubscribe()
         if self._task is not None:
             self._task.cancel()
+        if self._leave_clock is not None:
+            self._leave_clock()
 
     def on_event(self, event: Event) -> None:
         if self._held is not None:
@@ -121,49 +123,13 @@ class Projector:
             self.connection.send({"type": "countdown", "session": self.session["id"], "seconds_left": seconds_left})
             deadline = next_deadline(deadline, loop.time(), 1.0)
             await asyncio.sleep(deadline - loop.time())
-        await self._project(config.qr_tick_ms)
+        self._leave_clock = self.connection.app[FRAME_CLOCKS].follow(self.session, self._on_frame)
 
-    async def _project(self, tick_ms: int) -> None:
-        """A frame per tick on a fixed grid of absolute deadlines (no drift), until the session ends."""
-        loop = asyncio.get_running_loop()
-        period = tick_ms / 1000
-        ends_at_ms = int(self.session["ends_at"].timestamp() * 1000)
-        deadline = loop.time()
-        seq = 0
-        aligned = False
-        while True:
-            frame = await self._tick()
-            if frame is not None:
-                seq += 1
-                time_left_ms = max(0, ends_at_ms - frame.now_ms)
-                self.connection.send({"type": "frame", "session": self.session["id"], "seq": seq,
-                                      "qrs": frame.texts if time_left_ms else [], "time_left_ms": time_left_ms})
-                if not time_left_ms:
-                    return  # the timer closes the session within its interval; `closed` follows
-                if not aligned:
-                    deadline += slot_alignment(frame.now_ms, tick_ms)
-                    aligned = True
-                if frame.stale or frame.decoys_needed:
-                    await self._replenish(frame)
-            deadline = next_deadline(deadline, loop.time(), period)
-            await asyncio.sleep(deadline - loop.time())
-
-    async def _tick(self) -> Frame | None:
-        try:
-            return await projection.next_frame(self.connection.app, self.session)
-        except RedisError:
-            log.warning("projector tick failed (Valkey)", extra={"session_id": self.session["id"]})
-            return None
-
-    async def _replenish(self, frame: Frame) -> None:
-        """After the frame is out: new codes for stale ones, decoys where the pool is short."""
-        try:
-            await projection.reissue(self.connection.app, self.session, frame.stale)
-            if frame.decoys_needed:
-                await projection.add_decoys(self.connection.app, self.session, frame.decoys_needed)
-        except RedisError:
-            # Still stale or short on a later tick: whoever projects then tries again.
-            log.warning("could not replenish the QR pool", extra={"session_id": self.session["id"]})
+    def _on_frame(self, frame: Frame, time_left_ms: int) -> None:
+        """A frame of the session's clock in this process (shared with its other screens here)."""
+        self._seq += 1
+        self.connection.send({"type": "frame", "session": self.session["id"], "seq": self._seq,
+                              "qrs": frame.texts if time_left_ms else [], "time_left_ms": time_left_ms})
 
 
 @command("project", SessionCommand(), roles=STAFF)
