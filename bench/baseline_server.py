@@ -1,9 +1,10 @@
 """The baseline: a bare aiohttp JSON endpoint and bare WebSockets (plus /health for the harness).
 
-`/ws` is an idle socket. `/ticking` gets a frame-sized message on a fixed
-tick (`BASELINE_TICK_MS`, `BASELINE_FRAME_BYTES`), every socket from one
-loop on the same wall-clock grid as the app's projectors (mid-slot), so the
-projector fan-out has a baseline with no Valkey and no per-session work.
+`/ws` is an idle socket. `/ticking?group=K` gets a frame-sized message on a
+fixed tick (`BASELINE_TICK_MS`, `BASELINE_FRAME_BYTES`), every socket of a
+group from one loop, on the same wall-clock grid as the app's projectors of
+session K (`domain.projection.slot_point`), so the projector fan-out has a
+baseline with no Valkey and no per-session work.
 Benchmarks report the app's figures as ratios to these, measured in the same run.
 """
 
@@ -20,7 +21,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-TICKING: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("ticking")
+from asistencia.domain.projection import slot_point
+
+TICKING: web.AppKey[dict[int, weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("ticking")
+TICK_LOOPS: web.AppKey[list[asyncio.Task]] = web.AppKey("tick_loops")
 
 
 async def echo(request: web.Request) -> web.Response:
@@ -37,41 +41,49 @@ async def idle_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def ticking_socket(request: web.Request) -> web.WebSocketResponse:
+    group = int(request.query.get("group", "1"))
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
-    request.app[TICKING].add(ws)
+    sockets = request.app[TICKING].get(group)
+    if sockets is None:
+        sockets = request.app[TICKING][group] = weakref.WeakSet()
+        request.app[TICK_LOOPS].append(asyncio.create_task(_tick_loop(group, sockets)))
+    sockets.add(ws)
     try:
         async for _ in ws:
             pass
     finally:
-        request.app[TICKING].discard(ws)
+        sockets.discard(ws)
     return ws
 
 
-async def _tick_loop(app: web.Application, tick_ms: int, frame_bytes: int) -> None:
+async def _tick_loop(group: int, sockets: weakref.WeakSet[web.WebSocketResponse]) -> None:
+    tick_ms = int(os.environ.get("BASELINE_TICK_MS", "333"))
+    filler = "A" * int(os.environ.get("BASELINE_FRAME_BYTES", "75"))
     period = tick_ms / 1000
-    filler = "A" * frame_bytes
-    seq = 0
+    point = slot_point(group)
+    slot = seq = 0
     while True:
-        # Sleep to the middle of the next wall-clock slot, as the app's projectors tick.
-        now = time.time()
-        await asyncio.sleep((math.floor(now / period - 0.5) + 1.5) * period - now)
+        # Sleep to the group's point of the next wall-clock slot, as the app's projectors of that
+        # session tick; never the same slot twice (a sleep may end a hair early), late ones skipped.
+        slot = max(slot + 1, math.floor(time.time() / period - point) + 1)
+        await asyncio.sleep((slot + point) * period - time.time())
         seq += 1
-        text = json.dumps({"type": "frame", "session": 1, "seq": seq, "qrs": [filler], "time_left_ms": 0},
+        text = json.dumps({"type": "frame", "session": group, "seq": seq, "qrs": [filler], "time_left_ms": 0},
                           separators=(",", ":"))
-        for ws in list(app[TICKING]):
+        for ws in list(sockets):
             if not ws.closed:
                 with contextlib.suppress(ConnectionResetError, RuntimeError):
                     await ws.send_str(text)
 
 
 async def tick_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_tick_loop(app, int(os.environ.get("BASELINE_TICK_MS", "333")),
-                                          int(os.environ.get("BASELINE_FRAME_BYTES", "75"))))
+    app[TICKING] = {}
+    app[TICK_LOOPS] = []
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in app[TICK_LOOPS]:
+        task.cancel()
+    await asyncio.gather(*app[TICK_LOOPS], return_exceptions=True)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -80,7 +92,6 @@ async def health(request: web.Request) -> web.Response:
 
 def main() -> None:
     app = web.Application()
-    app[TICKING] = weakref.WeakSet()
     app.router.add_post("/echo", echo)
     app.router.add_get("/health", health)
     app.router.add_get("/ws", idle_socket)

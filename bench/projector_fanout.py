@@ -6,7 +6,8 @@ P projector sockets (spread over S class sessions: a room has a screen or
 two, a process serves many rooms) authenticate, `project`, count down and
 then receive a frame per tick. Over a measured window the client timestamps
 every frame on arrival and reports, against the ideal wall-clock grid (the
-middle of each tick slot, where every projector of a session ticks):
+session's point of each tick slot, `domain.projection.slot_point`, where every
+projector of that session ticks):
 interval jitter (|time since the socket's previous frame - one tick|)
 p50/p99/max, lateness against the grid p50/p99/max (this one also counts
 a socket's place in the fan-out of a tick), per tick of a session the
@@ -14,8 +15,9 @@ lateness of its first frame (the tick itself) and the spread to its last
 (the fan-out),
 slots skipped or shown twice, the server's CPU as a
 fraction of one core, and its RSS growth per socket. The baseline is the
-same number of bare aiohttp sockets fed a frame of the same size on the same
-grid by one loop (bench/baseline_server.py), measured in the same run.
+same number of bare aiohttp sockets in as many groups, each group fed a frame
+of the same size on its session's grid by one loop (bench/baseline_server.py),
+measured in the same run.
 Targets: p99 jitter < 10 ms at <= 25% of a core for 500 projectors.
 
 The client runs in this process (the server is a subprocess) on a minimal
@@ -37,6 +39,7 @@ from collections import defaultdict
 
 import aiohttp
 
+from asistencia.domain.projection import slot_point
 from bench.classroom import open_session, professor_token
 from bench.lib import ProcessStats, Server, bench_environment, emit_json, percentile, report
 from bench.stamped_socket import StampedSocket
@@ -66,12 +69,13 @@ def _frames(arrivals: list[tuple[float, bytes]], start: float, end: float) -> li
     return [at for at, text in arrivals if start <= at < end and json.loads(text).get("type") == "frame"]
 
 
-def _grid(times: list[float], tick_ms: int) -> tuple[list[int], list[float], list[float], int, int]:
-    """Per frame: its slot, its lateness (s) against the middle of the slot, and how far the
-    interval since the previous frame is from one tick; then slots skipped and slots shown twice."""
+def _grid(times: list[float], tick_ms: int,
+          point: float) -> tuple[list[int], list[float], list[float], int, int]:
+    """Per frame: its slot, its lateness (s) against the session's point of the slot, and how far
+    the interval since the previous frame is from one tick; then slots skipped and slots shown twice."""
     lateness, slots = [], []
     for at in times:
-        x = at * 1000 - tick_ms / 2  # ideal arrivals fall on multiples of tick_ms
+        x = at * 1000 - tick_ms * point  # ideal arrivals fall on multiples of tick_ms
         slot = math.floor((x + tick_ms / 4) / tick_ms)
         lateness.append((x - slot * tick_ms) / 1000)
         slots.append(slot)
@@ -81,7 +85,9 @@ def _grid(times: list[float], tick_ms: int) -> tuple[list[int], list[float], lis
     return slots, lateness, intervals, skipped, twice
 
 
-async def measure(server: Server, count: int, seconds: float, *, sessions: list[int] | None) -> dict:
+async def measure(server: Server, count: int, seconds: float, *, sessions: list[int], bare: bool) -> dict:
+    """Socket i follows sessions[i % len(sessions)]: a projector of that session, or (bare) a socket
+    of the baseline's group ticking on that session's grid."""
     stats, me = server.stats, ProcessStats(os.getpid())
     await asyncio.sleep(1.0)
     rss_before = stats.rss_bytes()
@@ -90,13 +96,14 @@ async def measure(server: Server, count: int, seconds: float, *, sessions: list[
         token = professor_token()
         for start in range(0, count, BATCH):
             batch = range(start, min(count, start + BATCH))
-            if sessions is None:
-                sockets += await asyncio.gather(*(StampedSocket.connect("127.0.0.1", server.port, "/ticking")
-                                                  for _ in batch))
+            if bare:
+                sockets += await asyncio.gather(*(
+                    StampedSocket.connect("127.0.0.1", server.port, f"/ticking?group={sessions[i % len(sessions)]}")
+                    for i in batch))
             else:
                 sockets += await asyncio.gather(*(_projector(server.port, token, sessions[i % len(sessions)])
                                                   for i in batch))
-        await asyncio.sleep(WARMUP_SECONDS + (3 if sessions else 0))
+        await asyncio.sleep(WARMUP_SECONDS + (0 if bare else 3))
         cpu_before, mine_before, started = stats.cpu_seconds(), me.cpu_seconds(), time.time()
         await asyncio.sleep(seconds)
         cpu_after, mine_after, ended = stats.cpu_seconds(), me.cpu_seconds(), time.time()
@@ -112,11 +119,12 @@ async def measure(server: Server, count: int, seconds: float, *, sessions: list[
     skipped = twice = frames = 0
     for index, ws in enumerate(sockets):
         times = _frames(ws.messages, started, ended)
-        slots, late, deviations, s, t = _grid(times, TICK_MS)
+        session = sessions[index % len(sessions)]
+        slots, late, deviations, s, t = _grid(times, TICK_MS, slot_point(session))
         lateness += late
         intervals += deviations
         for slot, x in zip(slots, late):
-            by_tick[index % len(sessions or [0]), slot].append(x)
+            by_tick[session, slot].append(x)
         skipped, twice, frames = skipped + s, twice + t, frames + len(times)
     window = ended - started
     ms = [x * 1000 for x in lateness]
@@ -166,15 +174,16 @@ async def main(counts: list[int], session_count: int, seconds: float) -> None:
         env = {**env, "BASELINE_TICK_MS": str(TICK_MS), "BASELINE_FRAME_BYTES": str(FRAME_BYTES),
                "QR_TICK_MS": str(TICK_MS), "QR_PER_FRAME": "1"}
         for count in counts:
-            with Server(env, ["-m", "bench.baseline_server"]) as baseline:
-                base = await measure(baseline, count, seconds, sessions=None)
             with Server(env) as app:
                 print(f"server pid {app.process.pid} ({count} projectors)", flush=True)
-                ours = await measure(app, count, seconds, sessions=await _sessions(app, min(session_count, count)))
+                sessions = await _sessions(app, min(session_count, count))
+                ours = await measure(app, count, seconds, sessions=sessions, bare=False)
+            with Server(env, ["-m", "bench.baseline_server"]) as baseline:
+                base = await measure(baseline, count, seconds, sessions=sessions, bare=True)
             results[count] = {"baseline": base, "asistencia": ours}
             report(f"Projector fan-out: {count} sockets, {min(session_count, count)} sessions, "
                    f"tick {TICK_MS} ms, {seconds:.0f} s window",
-                   [("bare aiohttp (one loop, same grid)", _row(base)),
+                   [("bare aiohttp (a loop per group, same grids)", _row(base)),
                     ("asistencia projectors", _row(ours))])
     emit_json("projector_fanout", {"tick_ms": TICK_MS, "sessions": session_count, "runs": results})
 

@@ -87,11 +87,24 @@ def test_ticks_follow_a_fixed_grid_and_skip_missed_ones():
     assert projection.next_deadline(10.0, 11.01, 0.25) == pytest.approx(11.25)
 
 
-def test_frames_are_due_in_the_middle_of_their_slot():
+def test_frames_are_due_at_their_sessions_point_of_the_slot():
     for now_ms in (1000 * 333, 1000 * 333 + 100, 1000 * 333 + 332):
-        shift = projection.to_slot_middle(now_ms, 333)
+        shift = projection.to_slot_point(now_ms, 333, 0.5)
         assert -0.1665 < shift <= 0.1665
         assert now_ms + shift * 1000 == pytest.approx(1000 * 333 + 166.5, abs=0.01)
+    assert 1000 * 333 + 100 + projection.to_slot_point(1000 * 333 + 100, 333, 0.6) * 1000 == pytest.approx(
+        1000 * 333 + 199.8, abs=0.01)
+
+
+def test_sessions_frames_are_spread_over_the_slot_and_clear_of_its_ends():
+    points = [projection.slot_point(session_id) for session_id in range(1, 11)]
+    low, high = projection.SLOT_POINTS
+    assert all(low <= point < high for point in points)
+    # Fetched a quarter tick early, still inside the slot; shown a quarter tick before it ends.
+    assert low - 0.25 >= 0.2 and high <= 0.75
+    # Ten sessions: no two frames due within 1.5% of a tick of each other (5 ms at 333 ms).
+    ordered = sorted(points)
+    assert min(b - a for a, b in zip(ordered, ordered[1:])) > 0.015
 
 
 def test_a_qr_is_projected_for_three_quarters_of_its_window():

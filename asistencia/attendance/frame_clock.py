@@ -6,10 +6,12 @@ shared rotation per slot (`projection.next_frame`, one Lua call) and hands
 the frame to every screen of that session in this process, in one pass; the
 last screen to leave stops it. However many screens a process holds, Valkey
 sees one tick per session per slot from it, and every screen gets the frame
-at the same moment. Frames are due in the middle of a slot on Valkey's clock
-(fetched a quarter tick earlier, so Valkey's latency does not delay them), so
-the clocks of one session on several processes share one frame per slot
-(lua/tick.lua caches it) even with some scheduling jitter.
+at the same moment. Frames are due well inside a slot on Valkey's clock, at a
+point of the slot that depends on the session (so many sessions' frames are
+not all written at one instant), and fetched a quarter tick earlier (so
+Valkey's latency does not delay them); the clocks of one session on several
+processes share one frame per slot (lua/tick.lua caches it) even with some
+scheduling jitter.
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, FRAME_CLOCKS
 from asistencia.attendance import projection
-from asistencia.domain.projection import next_deadline, to_slot_middle
+from asistencia.domain.projection import next_deadline, slot_point, to_slot_point
 from asistencia.store.qr_pool import Frame
 
 log = logging.getLogger(__name__)
 
 # A slot's frame is fetched this fraction of a tick before it is due on the
-# screens (still inside the slot: ticks are due mid-slot).
+# screens (still inside the slot: see domain.projection.SLOT_POINTS).
 FETCH_AHEAD = 0.25
 
 # Called with each frame and the session's time left (ms); 0 means the session
@@ -91,6 +93,7 @@ class FrameClock:
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         fastest = math.inf  # the quickest tick so far: the closest reading of Valkey's clock
+        point = slot_point(self.session["id"])
         last_slot = None
         while not self._stopped:
             asked = loop.time()
@@ -99,9 +102,9 @@ class FrameClock:
             # A tick that lands in the slot already shown has nothing new.
             if frame is not None and frame.now_ms // tick_ms != last_slot:
                 if answered - asked < fastest:
-                    # Valkey read its clock about halfway through the call: put the grid on mid-slot.
+                    # Valkey read its clock about halfway through the call: put the grid on the session's point.
                     fastest = answered - asked
-                    deadline = (asked + answered) / 2 + to_slot_middle(frame.now_ms, tick_ms)
+                    deadline = (asked + answered) / 2 + to_slot_point(frame.now_ms, tick_ms, point)
                 # Fetched ahead of time: screens get it on the grid whatever Valkey's latency was.
                 await asyncio.sleep(deadline - loop.time())
                 last_slot = frame.now_ms // tick_ms

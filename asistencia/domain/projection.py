@@ -30,11 +30,29 @@ def next_deadline(previous: float, now: float, period: float) -> float:
     return deadline
 
 
-def to_slot_middle(server_now_ms: int, tick_ms: int) -> float:
-    """Seconds from `server_now_ms` to the middle of its tick slot (negative once past it).
+# Where in its slot a session's frame is due: a fraction of the tick, spread
+# over sessions so a process with many sessions does not write every frame
+# at one instant. Kept a quarter tick clear of either end of the slot, and
+# at least FETCH_AHEAD + 0.2 from its start.
+SLOT_POINTS = (0.45, 0.75)
+_GOLDEN = (math.sqrt(5) - 1) / 2
+
+
+def slot_point(session_id: int) -> float:
+    """The fraction of its slot at which a session's frame is due (the same on every process).
+
+    Consecutive ids land far apart (golden-ratio spacing), so any handful of
+    sessions is spread evenly over the range.
+    """
+    low, high = SLOT_POINTS
+    return low + (high - low) * ((session_id * _GOLDEN) % 1)
+
+
+def to_slot_point(server_now_ms: int, tick_ms: int, point: float) -> float:
+    """Seconds from `server_now_ms` to `point` (a fraction) of its tick slot (negative once past it).
 
     Projectors on every process share one frame per slot (floor(now / tick))
-    and show it mid-slot: showing it near a slot boundary would, with jitter,
-    show one slot twice and skip the next.
+    and show it well inside the slot: showing it near a slot boundary would,
+    with jitter, show one slot twice and skip the next.
     """
-    return (tick_ms / 2 - server_now_ms % tick_ms) / 1000
+    return (tick_ms * point - server_now_ms % tick_ms) / 1000
