@@ -9,6 +9,7 @@ import weakref
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, WEBSOCKETS
+from asistencia.attendance.scan_batches import scan_batches_ctx
 from asistencia.auth import authentication
 from asistencia.background import auto_close_ctx
 from asistencia.config import Config
@@ -49,7 +50,7 @@ def create_app(config: Config) -> web.Application:
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
-                            qr_pool_ctx, auto_close_ctx])
+                            qr_pool_ctx, auto_close_ctx, scan_batches_ctx])
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

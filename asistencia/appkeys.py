@@ -12,6 +12,7 @@ from asistencia.config import Config
 from asistencia.tokens import User
 
 if TYPE_CHECKING:
+    from asistencia.attendance.scan_batches import ScanBatches
     from asistencia.events import EventHub
     from asistencia.metrics import Metrics
     from asistencia.store.qr_pool import QrPool
@@ -22,6 +23,7 @@ PG_POOL = web.AppKey("pg_pool", aiopg.Pool)
 VALKEY: web.AppKey[Valkey] = web.AppKey("valkey")
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
 QR_POOL: web.AppKey[QrPool] = web.AppKey("qr_pool")
+SCAN_BATCHES: web.AppKey[ScanBatches] = web.AppKey("scan_batches")
 STARTED_AT = web.AppKey("started_at", float)
 OPENAPI = web.AppKey("openapi", dict)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
