@@ -8,7 +8,7 @@ import weakref
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, WEBSOCKETS
+from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.attendance.scan_batches import scan_batches_ctx
 from asistencia.auth import authentication
 from asistencia.background import auto_close_ctx
@@ -22,6 +22,7 @@ from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
 from asistencia.routes import setup_routes
+from asistencia.tokens import VerifiedTokens
 from asistencia.store.qr_pool import qr_pool_ctx
 from asistencia.valkey import valkey_ctx
 from asistencia.ws.endpoint import close_all
@@ -44,6 +45,7 @@ def create_app(config: Config) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     app[CONFIG] = config
+    app[VERIFIED_TOKENS] = VerifiedTokens(config)
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
     app[METRICS] = create_metrics(app)

@@ -9,7 +9,7 @@ import aiopg
 from aiohttp import web
 
 from asistencia.config import Config
-from asistencia.tokens import User
+from asistencia.tokens import User, VerifiedTokens
 
 if TYPE_CHECKING:
     from asistencia.attendance.scan_batches import ScanBatches
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from asistencia.valkey import Valkey
 
 CONFIG = web.AppKey("config", Config)
+VERIFIED_TOKENS = web.AppKey("verified_tokens", VerifiedTokens)
 PG_POOL = web.AppKey("pg_pool", aiopg.Pool)
 VALKEY: web.AppKey[Valkey] = web.AppKey("valkey")
 EVENTS: web.AppKey[EventHub] = web.AppKey("events")
