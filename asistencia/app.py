@@ -8,21 +8,23 @@ import weakref
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, WEBSOCKETS
-from asistencia.auth import authentication
+from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.attendance.frame_clock import frame_clocks_ctx
+from asistencia.attendance.scan_batches import scan_batches_ctx
+from asistencia.auth import authentication
 from asistencia.background import auto_close_ctx
 from asistencia.config import Config
 from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
-from asistencia.middlewares import TrustedProxies, request_context
 from asistencia.metrics import create_metrics
+from asistencia.middlewares import TrustedProxies, request_context
 from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
 from asistencia.routes import setup_routes
 from asistencia.store.qr_pool import qr_pool_ctx
+from asistencia.tokens import VerifiedTokens
 from asistencia.valkey import valkey_ctx
 from asistencia.ws.endpoint import close_all
 
@@ -44,13 +46,14 @@ def create_app(config: Config) -> web.Application:
         client_max_size=MAX_BODY_BYTES,
     )
     app[CONFIG] = config
+    app[VERIFIED_TOKENS] = VerifiedTokens(config)
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
     app[METRICS] = create_metrics(app)
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
-                            qr_pool_ctx, frame_clocks_ctx, auto_close_ctx])
+                            qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx])
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

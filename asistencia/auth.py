@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, USER
+from asistencia.appkeys import USER, VERIFIED_TOKENS
 from asistencia.errors import Forbidden, Unauthorized
-from asistencia.tokens import TokenError, User, verify_token
+from asistencia.tokens import TokenError, User
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,7 +29,7 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     """Attach the token's user, if a token was sent; a bad token is refused here."""
     token = bearer_token(request)
     if token is not None:
-        request[USER] = verify_token(token, request.app[CONFIG])
+        request[USER] = request.app[VERIFIED_TOKENS].verify(token)
     return await handler(request)
 
 

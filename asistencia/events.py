@@ -22,6 +22,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from asistencia.appkeys import EVENTS, VALKEY
+from asistencia.batching import Batcher
 from asistencia.valkey import Valkey
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class EventHub:
         self._task: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._max_backoff = max_backoff
+        self._publishing: Batcher[tuple[str, str], None] = Batcher(self._publish_all)
 
     def channel(self, topic: str | int) -> str:
         return f"{self._prefix}{topic}"
@@ -47,9 +49,17 @@ class EventHub:
         database already holds the truth and subscribers resync on reconnect."""
         message = json.dumps({"event": event, "data": data}, separators=(",", ":"))
         try:
-            await self._vk.client.publish(self.channel(topic), message)
+            await self._publishing.submit((self.channel(topic), message))
         except RedisError:
             log.warning("could not publish event", extra={"topic": str(topic), "event": event})
+
+    async def _publish_all(self, messages: list[tuple[str, str]]) -> list[None]:
+        """Concurrent publishers' messages in one pipeline, in the order they were published."""
+        async with self._vk.client.pipeline(transaction=False) as pipe:
+            for channel, message in messages:
+                pipe.publish(channel, message)
+            await pipe.execute()
+        return [None] * len(messages)
 
     def subscribe(self, topic: str | int, callback: Callback) -> Callable[[], None]:
         """Register synchronously (no await between this and a snapshot); returns the undo."""
@@ -79,6 +89,7 @@ class EventHub:
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def stop(self) -> None:
+        await self._publishing.drain()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

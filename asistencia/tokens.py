@@ -1,7 +1,8 @@
 """JWTs as the legacy PHP bridge issues them (SPEC §2): HS256, short-lived.
 
-`verify_token` is the only way a request becomes a `User`; `mint_token`
-produces the same shape for dev mode and the operators' CLI.
+`verify_token` is the only way a request becomes a `User` (`VerifiedTokens`
+remembers its answers); `mint_token` produces the same shape for dev mode and
+the operators' CLI.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _refuse(code: str, message: str) -> TokenError:
 
 
 def verify_token(token: str, config: Config) -> User:
+    return _user_from_claims(_verified_claims(token, config))
+
+
+def _verified_claims(token: str, config: Config) -> dict:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError:
@@ -73,7 +78,49 @@ def verify_token(token: str, config: Config) -> User:
         raise _refuse("TOKEN_SIGNATURE", "The token signature does not verify") from None
     except jwt.InvalidTokenError:
         raise _refuse("TOKEN_MALFORMED", "The token is not a well-formed JWT") from None
-    return _user_from_claims(claims)
+    return claims
+
+
+@dataclasses.dataclass(frozen=True)
+class _Verified:
+    user: User
+    expires: int
+    valid_from: int  # the later of nbf and iat
+
+
+class VerifiedTokens:
+    """`verify_token` that remembers the tokens it accepted: a phone sends the same token
+    with its join, its scans and its polls, and the HMAC check is a good part of a scan.
+
+    Safe because whether a token string verifies depends only on that exact
+    string (the key here, whole), the config (fixed for the app's life) and
+    the clock — and the clock's checks (exp, nbf, iat, with the same leeway)
+    run again on every use. Only accepted tokens are kept, at most `size`,
+    the oldest dropped first; a refused one is verified afresh each time.
+    """
+
+    def __init__(self, config: Config, *, size: int = 4096) -> None:
+        self._config = config
+        self._size = size
+        self._verified: dict[str, _Verified] = {}
+
+    def verify(self, token: str) -> User:
+        known = self._verified.get(token)
+        if known is None:
+            claims = _verified_claims(token, self._config)
+            known = _Verified(_user_from_claims(claims), expires=int(claims["exp"]),
+                              valid_from=max(int(claims.get("nbf", 0)), int(claims.get("iat", 0))))
+            if len(self._verified) >= self._size:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = known
+        now = time.time()
+        leeway = self._config.jwt_leeway_seconds
+        if known.expires <= now - leeway:
+            del self._verified[token]
+            raise _refuse("TOKEN_EXPIRED", "The token has expired")
+        if known.valid_from > now + leeway:
+            raise _refuse("TOKEN_NOT_YET_VALID", "The token is not valid yet")
+        return known.user
 
 
 def _user_from_claims(claims: dict) -> User:

@@ -301,18 +301,19 @@ async def test_a_passed_round_is_written_only_while_the_student_is_still_on_it(c
     timing = {"response_ms": 900, "projected_ms": now_ms - 900, "scanned_ms": now_ms}
     on_to_round_2 = rounds.Progress(rounds.SCANNING, 2, 0)
     pool = await create_pool(config.database_url, maxsize=1)
+
+    async def pass_round_1(cur, user_id: int):
+        return (await registrations.record_passes(cur, [registrations.Pass(ids[user_id], 1, on_to_round_2,
+                                                                           **timing)]))[0]
+
     try:
         async with cursor(pool) as cur:
-            first = await registrations.record_pass(cur, registration_id=ids[101], round_=1, after=on_to_round_2,
-                                                    **timing)
-            again = await registrations.record_pass(cur, registration_id=ids[101], round_=1, after=on_to_round_2,
-                                                    **timing)
+            first = await pass_round_1(cur, 101)
+            again = await pass_round_1(cur, 101)
             _rows(pg, "UPDATE registrations SET state = 'failed' WHERE user_id = 102 RETURNING id")
-            failed = await registrations.record_pass(cur, registration_id=ids[102], round_=1, after=on_to_round_2,
-                                                     **timing)
+            failed = await pass_round_1(cur, 102)
             _rows(pg, "UPDATE class_sessions SET ends_at = now() RETURNING id")  # over, not yet closed
-            closed = await registrations.record_pass(cur, registration_id=ids[103], round_=1, after=on_to_round_2,
-                                                     **timing)
+            closed = await pass_round_1(cur, 103)
     finally:
         pool.close()
         await pool.wait_closed()

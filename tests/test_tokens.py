@@ -105,3 +105,32 @@ async def test_issuer_and_audience_checked_when_configured(make_client, config):
 async def test_audience_ignored_when_not_configured(client):
     response = await client.get("/api/me", headers=bearer(sign(claims(aud="whatever", iss="x"))))
     assert response.status == 200
+
+
+async def test_a_token_used_again_is_still_refused_once_it_expires(config, monkeypatch):
+    """VerifiedTokens skips the signature check for a token it accepted before, never the clock."""
+    from asistencia.tokens import TokenError, VerifiedTokens
+
+    tokens = VerifiedTokens(config, size=2)
+    t = now()
+    token = sign(claims(exp=t + 60))
+    assert tokens.verify(token).id == 42
+    assert tokens.verify(token).id == 42
+    monkeypatch.setattr(time, "time", lambda: t + 60 + config.jwt_leeway_seconds)
+    with pytest.raises(TokenError) as refused:
+        tokens.verify(token)
+    assert refused.value.code == "TOKEN_EXPIRED"
+
+
+async def test_a_refused_token_is_not_remembered_and_the_oldest_accepted_one_makes_room(config):
+    from asistencia.tokens import TokenError, VerifiedTokens
+
+    tokens = VerifiedTokens(config, size=2)
+    forged = sign(claims(), secret="another-secret-" + "y" * 40)
+    for _ in range(2):
+        with pytest.raises(TokenError) as refused:
+            tokens.verify(forged)
+        assert refused.value.code == "TOKEN_SIGNATURE"
+    accepted = [sign(claims(userId=n)) for n in (1, 2, 3)]
+    assert [tokens.verify(token).id for token in accepted] == [1, 2, 3]
+    assert list(tokens._verified) == accepted[1:]

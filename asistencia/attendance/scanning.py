@@ -25,18 +25,18 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, VALKEY
+from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, SCAN_BATCHES
 from asistencia.attendance import announce, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.sessions import keep_until
 from asistencia.crypto import totp_key, totp_matches
-from asistencia.db import cursor, transaction
+from asistencia.db import transaction
 from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.networks import address_or_none
 from asistencia.domain.projection import window_ms
 from asistencia.domain.qr_payload import RoundQr, round_qr
 from asistencia.domain.submission import ScanRefused, Submission, check
-from asistencia.store import class_sessions, registrations, scan_failures, session_keys
+from asistencia.store import class_sessions, registrations, scan_failures
 from asistencia.store.qr_pool import Consumed
 from asistencia.tokens import User
 
@@ -48,8 +48,9 @@ Row = dict[str, Any]
 async def scan(app: web.Application, user: User, remote: str | None, *, session_id: int, qr: str,
                proof: bytes) -> dict[str, Any]:
     with dependencies_required():
-        key, context = await asyncio.gather(session_keys.load(app[VALKEY], user.id),
-                                            _context(app, session_id, user.id))
+        batches = app[SCAN_BATCHES]
+        key, context = await asyncio.gather(batches.session_keys.submit(user.id),
+                                            batches.contexts.submit((session_id, user.id)))
         if context is None:
             raise refusal("SESSION_NOT_FOUND")
         if not context["session_open"]:
@@ -67,11 +68,6 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
         except ScanRefused as refused:
             await _record_refusal(app, user, remote, context, refused.code)
             raise refusal(refused.code) from None
-
-
-async def _context(app: web.Application, session_id: int, user_id: int) -> Row | None:
-    async with cursor(app[PG_POOL]) as cur:
-        return await registrations.scan_context(cur, session_id, user_id)
 
 
 async def _consume_and_record(app: web.Application, user: User, context: Row, session_key: bytes,
@@ -117,22 +113,23 @@ async def _record_pass(app: web.Application, user: User, context: Row, round_: i
     """Commit the passed round (and the outcome after the last); returns the reply and
     the announcement to publish once committed.
 
-    A round before the last is one statement (no transaction round trips): the
-    hot path of every scan but the last.
+    A round before the last is one statement, batched with the other scans'
+    (`scan_batches`): the hot path of every scan but the last.
     """
     session_id = context["session_id"]
     hub = app[EVENTS]
-    # Where a student scanning `round_` goes; record_pass writes it only if that is still where they are.
+    # Where a student scanning `round_` goes; the pass writes it only if that is still where they are.
     after = rounds.passed(rounds.Progress(rounds.SCANNING, round_, 0), context["rounds"])
+    passed = registrations.Pass(context["id"], round_, after, response_ms=consumed.response_ms,
+                                projected_ms=consumed.last_shown_ms, scanned_ms=consumed.receipt_ms)
     if after.state != rounds.COMPLETED:
-        async with cursor(app[PG_POOL]) as cur:
-            await _pass(cur, context, round_, after, consumed)
+        _written_or_refused(await app[SCAN_BATCHES].passes.submit(passed))
         reply = {"result": "partial", "round": round_, "next_round": after.current_round,
                  "rounds": context["rounds"]}
         return reply, functools.partial(announce.round_passed, hub, session_id, user_id=user.id,
                                         round_=round_, response_ms=consumed.response_ms)
     async with transaction(app[PG_POOL]) as cur:
-        registration = await _pass(cur, context, round_, after, consumed)
+        registration = _written_or_refused((await registrations.record_passes(cur, [passed]))[0])
         before = registrations.progress_of(registration)
         late = outcome.is_late(registration["joined_at"], context["started_at"], context["late_after_minutes"])
         result = outcome.completed(await registrations.response_times(cur, registration["id"]), late=late)
@@ -151,12 +148,9 @@ async def _record_pass(app: web.Application, user: User, context: Row, round_: i
                                     counters=wire.counters_json(new_counters))
 
 
-async def _pass(cur, context: Row, round_: int, after: rounds.Progress, consumed: Consumed) -> Row:
-    """Write the passed round; refused if the registration moved since the pre-check
+def _written_or_refused(registration: Row) -> Row:
+    """The registration the pass was written to; refused if it moved since the pre-check
     (a concurrent scan, failure or reset) or the session closed."""
-    registration = await registrations.record_pass(
-        cur, registration_id=context["id"], round_=round_, after=after, response_ms=consumed.response_ms,
-        projected_ms=consumed.last_shown_ms, scanned_ms=consumed.receipt_ms)
     if registration["passed"]:
         return registration
     if not registration["session_open"]:

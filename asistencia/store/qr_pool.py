@@ -15,8 +15,10 @@ from importlib import resources
 
 from aiohttp import web
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from asistencia.appkeys import QR_POOL, VALKEY
+from asistencia.batching import Batcher
 from asistencia.domain.qr_payload import RoundQr
 from asistencia.valkey import Valkey
 
@@ -70,6 +72,7 @@ class QrPool:
         self._consume: AsyncScript = client.register_script(_script_source("consume"))
         self._undo: AsyncScript = client.register_script(_script_source("undo"))
         self._retire: AsyncScript = client.register_script(_script_source("retire"))
+        self._consumes = Batcher(self._consume_all)
 
     def keys(self, session_id: int) -> list[str]:
         return [self._vk.key("qr", session_id, name) for name in _KEY_NAMES]
@@ -99,15 +102,35 @@ class QrPool:
     async def consume(self, session_id: int, *, entry_id: str, text: str, owner: int, expected_round: int,
                       proof_round: int, totp_ok: bool, attempts_left: bool, window_ms: int, keep_until: int,
                       next_qr: RoundQr | None) -> Consumed | str:
-        """Check and use up a QR in one step: a `Consumed`, or the code of the first failed check."""
+        """Check and use up a QR in one step: a `Consumed`, or the code of the first failed check.
+
+        Concurrent consumes go to Valkey together, one pipeline per batch; each is
+        still its own script run, atomic on its own.
+        """
         following = ([next_qr.entry_id, next_qr.round, next_qr.key_id, next_qr.text] if next_qr
                      else ["", "", "", ""])
-        reply = await self._consume(keys=self.keys(session_id), args=[
+        reply = await self._consumes.submit((self.keys(session_id), [
             entry_id, text, owner, expected_round, proof_round, _flag(totp_ok), _flag(attempts_left), window_ms,
-            keep_until, *following])
+            keep_until, *following]))
+        if isinstance(reply, Exception):
+            raise reply
         if reply[0] != b"OK":
             return reply[0].decode()
         return Consumed(int(reply[1]), int(reply[2]), int(reply[3]))
+
+    async def _consume_all(self, calls: list[tuple[list[str], list]]) -> list:
+        """The consume script's replies (or per-call errors), one pipeline round trip for all."""
+        async with self._vk.client.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(self._consume.sha, len(keys), *keys, *args)
+            replies = await pipe.execute(raise_on_error=False)
+        # A Valkey that lost its script cache (a restart) says NOSCRIPT: those run
+        # again the usual way, which loads the script.
+        return [await self._consume(keys=keys, args=args) if isinstance(reply, NoScriptError) else reply
+                for (keys, args), reply in zip(calls, replies, strict=True)]
+
+    async def drain(self) -> None:
+        await self._consumes.drain()
 
     async def undo(self, session_id: int, *, entry_id: str, owner: int, next_qr: RoundQr | None,
                    keep_until: int) -> None:
@@ -135,5 +158,6 @@ def _stale(item: bytes) -> StaleQr:
 
 
 async def qr_pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[QR_POOL] = QrPool(app[VALKEY])
+    app[QR_POOL] = pool = QrPool(app[VALKEY])
     yield
+    await pool.drain()

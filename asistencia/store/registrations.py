@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from asistencia.domain.outcome import Outcome
@@ -37,20 +39,23 @@ async def join(cur, *, session_id: int, user_id: int, device_id: int, origin_ip:
     return await cur.fetchone() is not None
 
 
-async def scan_context(cur, session_id: int, user_id: int) -> Row | None:
-    """What a scan checks before anything else: the session (None if there is none)
-    and the student's registration in it (registration columns None if not joined)."""
+async def scan_contexts(cur, wanted: Sequence[tuple[int, int]]) -> list[Row | None]:
+    """What a scan checks before anything else, for each (session id, user id) in
+    one statement: the session (None if there is none) and the student's
+    registration in it (registration columns None if not joined)."""
     await cur.execute(
         """
-        SELECT s.id AS session_id, s.status = 'active' AND s.ends_at > now() AS session_open, s.rounds,
+        SELECT w.i, s.id AS session_id, s.status = 'active' AND s.ends_at > now() AS session_open, s.rounds,
                s.created_at AS started_at, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
                s.ends_at, r.id, r.state, r.current_round, r.round_failures, r.joined_at
-          FROM class_sessions s LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = %(u)s
-         WHERE s.id = %(s)s
+          FROM unnest(%(s)s::bigint[], %(u)s::bigint[]) WITH ORDINALITY AS w(session_id, user_id, i)
+          JOIN class_sessions s ON s.id = w.session_id
+          LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = w.user_id
         """,
-        {"s": session_id, "u": user_id},
+        {"s": [session_id for session_id, _ in wanted], "u": [user_id for _, user_id in wanted]},
     )
-    return await cur.fetchone()
+    found = {row.pop("i"): row for row in await cur.fetchall()}
+    return [found.get(i) for i in range(1, len(wanted) + 1)]
 
 
 async def lock(cur, session_id: int, user_id: int) -> Row | None:
@@ -83,45 +88,69 @@ async def save_progress(cur, registration_id: int, progress: Progress, *, failed
     )
 
 
-async def record_pass(cur, *, registration_id: int, round_: int, after: Progress, response_ms: int,
-                      projected_ms: int, scanned_ms: int) -> Row:
-    """Record the passed round and move the registration to `after`, in one statement.
+@dataclasses.dataclass(frozen=True)
+class Pass:
+    """A passed round to record: the registration moves to `after` if it is still on `round`."""
 
-    It locks like `lock` and writes only if the session is open and the student
-    is still scanning `round_`; it returns the registration as it was before
-    (plus `session_open`, and `passed`: whether it wrote). One statement is
-    atomic on its own, so a round that is not the last needs no transaction.
+    registration_id: int
+    round: int
+    after: Progress
+    response_ms: int
+    projected_ms: int
+    scanned_ms: int
+
+
+async def record_passes(cur, passes: Sequence[Pass]) -> list[Row | None]:
+    """Record each passed round and move its registration on, all in one statement.
+
+    Per pass it locks like `lock` and writes only if the session is open and
+    the student is still scanning that round; it returns the registration as
+    it was before (plus `session_open`, and `passed`: whether it wrote), or
+    None if there is no such registration. One statement is atomic on its
+    own, so it needs no transaction. The registrations are locked in id
+    order, so two of these statements never wait for each other in a cycle.
+    A registration must appear once: the batch would see only one of its
+    passes as current.
     """
     await cur.execute(
         f"""
-        WITH locked AS (
+        WITH wanted AS (
+            SELECT * FROM unnest(%(id)s::bigint[], %(round)s::smallint[], %(response_ms)s::integer[],
+                                 %(projected_ms)s::bigint[], %(scanned_ms)s::bigint[], %(state)s::text[],
+                                 %(next_round)s::smallint[], %(round_failures)s::smallint[])
+                   AS w(id, round, response_ms, projected_ms, scanned_ms, state, next_round, round_failures)
+        ), locked AS (
             SELECT {_COLUMNS}, s.status = 'active' AND s.ends_at > now() AS session_open
               FROM registrations r JOIN class_sessions s ON s.id = r.session_id
-             WHERE r.id = %(id)s
+             WHERE r.id = ANY (%(id)s::bigint[])
+             ORDER BY r.id
                FOR UPDATE OF r
                FOR SHARE OF s
         ), passing AS (
-            SELECT id FROM locked WHERE session_open AND state = 'scanning' AND current_round = %(round)s
+            SELECT w.* FROM wanted w JOIN locked l ON l.id = w.id
+             WHERE l.session_open AND l.state = 'scanning' AND l.current_round = w.round
         ), recorded AS (
             INSERT INTO rounds (registration_id, round, response_ms, projected_at, scanned_at)
-            SELECT id, %(round)s, %(response_ms)s, to_timestamp(%(projected_ms)s / 1000.0),
-                   to_timestamp(%(scanned_ms)s / 1000.0)
+            SELECT id, round, response_ms, to_timestamp(projected_ms / 1000.0), to_timestamp(scanned_ms / 1000.0)
               FROM passing
         ), saved AS (
             UPDATE registrations r
-               SET state = %(state)s, current_round = %(next_round)s, round_failures = %(round_failures)s,
-                   completed_at = CASE WHEN %(state)s = 'completed' THEN now() ELSE r.completed_at END
+               SET state = p.state, current_round = p.next_round, round_failures = p.round_failures,
+                   completed_at = CASE WHEN p.state = 'completed' THEN now() ELSE r.completed_at END
               FROM passing p
              WHERE r.id = p.id
             RETURNING r.id
         )
-        SELECT locked.*, EXISTS (SELECT 1 FROM saved) AS passed FROM locked
+        SELECT locked.*, locked.id IN (SELECT id FROM saved) AS passed FROM locked
         """,
-        {"id": registration_id, "round": round_, "response_ms": response_ms, "projected_ms": projected_ms,
-         "scanned_ms": scanned_ms, "state": after.state, "next_round": after.current_round,
-         "round_failures": after.round_failures},
+        {"id": [p.registration_id for p in passes], "round": [p.round for p in passes],
+         "response_ms": [p.response_ms for p in passes], "projected_ms": [p.projected_ms for p in passes],
+         "scanned_ms": [p.scanned_ms for p in passes], "state": [p.after.state for p in passes],
+         "next_round": [p.after.current_round for p in passes],
+         "round_failures": [p.after.round_failures for p in passes]},
     )
-    return await cur.fetchone()
+    found = {row["id"]: row for row in await cur.fetchall()}
+    return [found.get(p.registration_id) for p in passes]
 
 
 async def response_times(cur, registration_id: int) -> list[int]:

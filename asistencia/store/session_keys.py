@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
 
 from asistencia.crypto import b64url_decode, b64url_encode
 from asistencia.valkey import Valkey
@@ -35,7 +36,16 @@ async def save(vk: Valkey, session_key: SessionKey) -> None:
 
 
 async def load(vk: Valkey, user_id: int) -> SessionKey | None:
-    raw = await vk.client.get(_key(vk, user_id))
+    return _parse(user_id, await vk.client.get(_key(vk, user_id)))
+
+
+async def load_many(vk: Valkey, user_ids: Sequence[int]) -> list[SessionKey | None]:
+    """`load` for each user, in one command."""
+    raws = await vk.client.mget([_key(vk, user_id) for user_id in user_ids])
+    return [_parse(user_id, raw) for user_id, raw in zip(user_ids, raws, strict=True)]
+
+
+def _parse(user_id: int, raw: bytes | None) -> SessionKey | None:
     if raw is None:
         return None
     data = json.loads(raw)

@@ -28,7 +28,6 @@ from asistencia.ws.commands import CommandSchema, command
 from asistencia.ws.connection import CloseSocket, Connection
 from asistencia.ws.const import CLOSE_UNKNOWN_SESSION
 
-
 # A connection projects or watches one session at a time.
 FOLLOW = "follow"
 

@@ -260,7 +260,6 @@ async def test_a_phone_with_a_wrong_clock_fails_is_told_why_and_finishes_after_a
 async def test_a_student_on_a_revoked_phone_is_told_to_enroll_again(
         serve, dev_config, open_page, request, problems):
     server = await serve(dev_config.replace(**FAST))
-    student = STUDENTS[0]
     professor = mint_token(server.config, user_id=PROFESSOR.id, username=PROFESSOR.username, role="profesor")
     async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {professor}"}) as http:
         async with http.post("/api/sessions", json={"course_code": "INF-239", "course_name": "Bases de Datos"}) as r:
