@@ -40,16 +40,21 @@ def summary_ms(samples_s: list[float]) -> str:
             f"max {max(ms):.2f} ms, mean {statistics.fmean(ms):.2f} ms")
 
 
+def process_cpu(pid: int) -> tuple[str, float]:
+    """A process's name and CPU seconds (user + system), from /proc (Linux)."""
+    head, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+    fields = rest.split()
+    return head.partition("(")[2], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class ProcessStats:
     """CPU seconds and RSS of one process, read from /proc (Linux)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._ticks = os.sysconf("SC_CLK_TCK")
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self._ticks
+        return process_cpu(self.pid)[1]
 
     def rss_bytes(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

@@ -45,19 +45,17 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import redis.asyncio as redis
 
-from asistencia.client.scanner import Projection
-from asistencia.crypto import DecryptError, base45_decode, open_sealed, totp_at, totp_key
-from asistencia.domain.proof import Proof, seal_proof
-from asistencia.domain.qr_payload import QrPayload, unpack
+from asistencia.client.scanner import Projection, Scanner
+from asistencia.domain.qr_payload import QrPayload
 from bench.classroom import Student, open_session, professor_token, ready_students
-from bench.lib import Server, bench_environment, emit_json, percentile, report
+from bench.lib import Server, bench_environment, emit_json, percentile, process_cpu, report
 
 ROUNDS = 3
 JOIN_CONCURRENCY = 25
@@ -74,21 +72,16 @@ SERVER_ENV = {"QR_WINDOW_SECONDS": "600", "COUNTDOWN_SECONDS": "0", "QR_PER_FRAM
 
 @dataclasses.dataclass(frozen=True)
 class ScanJob:
-    """One projected QR and the student who will answer it."""
+    """One projected QR and the phone (a joined reference scanner) that will answer it."""
 
-    student: Student
-    session_id: int
+    scanner: Scanner
     text: str
     payload: QrPayload
-    totp_secret: bytes
 
     def body(self) -> bytes:
         """The scan body with a fresh proof (TOTP and client time of now), as a phone builds it."""
-        now = time.time()
-        proof = Proof(nonce=self.payload.nonce, round=self.payload.round,
-                      totp=totp_at(self.totp_secret, now), client_time=int(now * 1000))
-        return json.dumps({"session": self.session_id, "qr": self.text,
-                           "proof": seal_proof(self.student.session_key, proof)}).encode()
+        return json.dumps({"session": self.scanner.session_id, "qr": self.text,
+                           "proof": self.scanner.proof_for(self.payload)}).encode()
 
 
 @dataclasses.dataclass
@@ -131,18 +124,15 @@ class Phase:
 
 def service_cpu_seconds() -> dict[int, tuple[str, float]]:
     """pid -> (service, CPU seconds) of every PostgreSQL and Valkey process on this machine."""
-    ticks = os.sysconf("SC_CLK_TCK")
+    services = {"postgres": "postgres", "redis-server": "valkey", "valkey-server": "valkey"}
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            head, _, rest = stat.read_text().rpartition(")")
+            name, seconds = process_cpu(int(stat.parent.name))
         except OSError:
-            continue
-        name = head.partition("(")[2]
-        service = "postgres" if name == "postgres" else "valkey" if name in ("redis-server", "valkey-server") else None
-        if service:
-            fields = rest.split()
-            found[int(stat.parent.name)] = (service, (int(fields[11]) + int(fields[12])) / ticks)
+            continue  # it ended meanwhile
+        if name in services:
+            found[int(stat.parent.name)] = (services[name], seconds)
     return found
 
 
@@ -170,24 +160,10 @@ class ValkeyCounters:
         return stats["total_commands_processed"], sum(entry["usec"] for entry in commands.values())
 
 
-def _owner(students: Iterable[Student], text: str) -> tuple[Student, QrPayload] | None:
-    """The student whose key opens `text`, tried as each phone would (None for decoys)."""
-    try:
-        sealed = base45_decode(text)
-    except ValueError:
-        return None
-    for student in students:
-        try:
-            return student, unpack(open_sealed(student.session_key, sealed))
-        except DecryptError:
-            continue
-    return None
-
-
-async def project(http: aiohttp.ClientSession, base_url: str, session_id: int, students: list[Student],
+async def project(http: aiohttp.ClientSession, base_url: str, session_id: int, scanners: list[Scanner],
                   round_: int) -> list[ScanJob]:
-    """Run a projector until each of `students` has seen their QR for `round_`; their scan jobs."""
-    waiting = {student: totp_key(student.session_key) for student in students}
+    """Run a projector until each of `scanners` has seen its QR for `round_`; their scan jobs."""
+    waiting = set(scanners)
     jobs: list[ScanJob] = []
     seen: set[str] = set()
     async with Projection.open(http, base_url, professor_token(), session_id) as screen:
@@ -195,41 +171,45 @@ async def project(http: aiohttp.ClientSession, base_url: str, session_id: int, s
             async for texts in screen.watch():
                 for text in set(texts) - seen:
                     seen.add(text)
-                    found = _owner(waiting, text)
-                    if found and found[1].round == round_ and found[1].session_id == session_id:
-                        student, payload = found
-                        jobs.append(ScanJob(student, session_id, text, payload, waiting.pop(student)))
+                    # Tried with every waiting phone's key, as phones do (decoys open for none).
+                    for scanner in waiting:
+                        payload = scanner.open(text)
+                        if payload is not None and payload.round == round_ and payload.session_id == session_id:
+                            jobs.append(ScanJob(scanner, text, payload))
+                            waiting.discard(scanner)
+                            break
                 if not waiting:
                     break
     return jobs
 
 
-async def join_all(http: aiohttp.ClientSession, base_url: str, code: str, students: list[Student]) -> None:
+async def join_all(http: aiohttp.ClientSession, base_url: str, code: str, students: list[Student]) -> list[Scanner]:
+    """Every student's phone joined to the session with `code`."""
     limit = asyncio.Semaphore(JOIN_CONCURRENCY)
 
-    async def one(student: Student) -> None:
+    async def one(student: Student) -> Scanner:
+        scanner = student.scanner(http, base_url)
         async with limit:
-            async with http.post(f"{base_url}/api/attendance/join", json={"code": code},
-                                 headers={"Authorization": f"Bearer {student.token}"}) as response:
-                if response.status != 200:
-                    raise RuntimeError(f"join refused: {response.status} {await response.text()}")
+            await scanner.join(code)
+        return scanner
 
-    await asyncio.gather(*(one(s) for s in students))
+    return list(await asyncio.gather(*(one(s) for s in students)))
 
 
-async def classes(http: aiohttp.ClientSession, base_url: str, groups: list[list[Student]]) -> list[dict]:
-    """A session of ROUNDS rounds per group, every student of the group joined."""
+async def classes(http: aiohttp.ClientSession, base_url: str,
+                  groups: list[list[Student]]) -> list[tuple[dict, list[Scanner]]]:
+    """A session of ROUNDS rounds per group, and the group's phones joined to it."""
     sessions = [await open_session(http, base_url, professor_token(), rounds=ROUNDS) for _ in groups]
-    for session, group in zip(sessions, groups):
-        await join_all(http, base_url, session["join_code"], group)
-    return sessions
+    return [(session, await join_all(http, base_url, session["join_code"], group))
+            for session, group in zip(sessions, groups)]
 
 
-async def project_all(http: aiohttp.ClientSession, base_url: str, sessions: list[dict],
-                      groups: list[list[Student]], round_: int) -> list[ScanJob]:
+async def project_all(http: aiohttp.ClientSession, base_url: str, classes_: list[tuple[dict, list[Scanner]]],
+                      round_: int, *, only: int | None = None) -> list[ScanJob]:
+    """Every class's round-`round_` scan jobs (of its first `only` phones, if given)."""
     jobs = []
-    for session, group in zip(sessions, groups):
-        jobs += await project(http, base_url, session["id"], group, round_)
+    for session, scanners in classes_:
+        jobs += await project(http, base_url, session["id"], scanners[:only], round_)
     return jobs
 
 
@@ -255,7 +235,7 @@ async def run_clients(http: aiohttp.ClientSession, url: str, jobs: Iterator[Scan
                 return
             body = job.body()
             sent = time.perf_counter()
-            async with http.post(url, data=body, headers={"Authorization": f"Bearer {job.student.token}",
+            async with http.post(url, data=body, headers={"Authorization": f"Bearer {job.scanner.token}",
                                                           "Content-Type": "application/json"}) as response:
                 reply = await response.read()
             phase.latencies.append(time.perf_counter() - sent)
@@ -299,9 +279,8 @@ def _successes(phase: Phase, wanted: Callable[[str], bool]) -> str:
 
 async def throughput(http: aiohttp.ClientSession, app: Server, bare: Server, valkey: ValkeyCounters,
                      students: list[Student], clients: int, scans: int) -> dict[str, Any]:
-    groups = [students] * math.ceil(scans / len(students))
-    sessions = await classes(http, app.url, groups)
-    jobs = (await project_all(http, app.url, sessions, groups, 1))[:scans]
+    joined = await classes(http, app.url, [students] * math.ceil(scans / len(students)))
+    jobs = (await project_all(http, app.url, joined, 1))[:scans]
     baseline = await run_clients(http, f"{bare.url}/echo", _cycle(jobs), clients, bare, valkey,
                                  until=time.perf_counter() + BASELINE_SECONDS)
     scan = await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey)
@@ -326,9 +305,8 @@ async def paced(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCounters
                 clients: int, period: float) -> dict[str, Any]:
     """Latency when the load is fixed below capacity: each client scans once per `period`."""
     count = int(clients * PACED_SECONDS / period)
-    groups = [students] * math.ceil(count / len(students))
-    sessions = await classes(http, app.url, groups)
-    jobs = (await project_all(http, app.url, sessions, groups, 1))[:count]
+    joined = await classes(http, app.url, [students] * math.ceil(count / len(students)))
+    jobs = (await project_all(http, app.url, joined, 1))[:count]
     phase = await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey,
                               period=period)
     report(f"Scan latency at a paced load: {clients} clients, each one scan every {period:g} s", [
@@ -342,15 +320,14 @@ async def paced(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCounters
 async def pool_cost(http: aiohttp.ClientSession, app: Server, valkey: ValkeyCounters,
                     students: list[Student]) -> dict[str, Any]:
     """The same scans in small-pool and large-pool sessions: per-scan cost should not depend on the pool."""
-    scanning = students[:LARGE_POOL // 2]
-    small_groups = [scanning[i:i + SMALL_POOL] for i in range(0, len(scanning), SMALL_POOL)]
-    small = await classes(http, app.url, small_groups)
+    scanning = LARGE_POOL // 2
+    small = await classes(http, app.url, [students[i:i + SMALL_POOL] for i in range(0, scanning, SMALL_POOL)])
     # Half of the large class only sits there: its QRs keep the pool at LARGE_POOL.
     large = await classes(http, app.url, [students[:LARGE_POOL]])
     phases: dict[str, list[Phase]] = {"small": [], "large": []}
     for round_ in (1, 2):
-        for name, sessions, groups in (("small", small, small_groups), ("large", large, [scanning])):
-            jobs = await project_all(http, app.url, sessions, groups, round_)
+        for name, joined, only in (("small", small, None), ("large", large, scanning)):
+            jobs = await project_all(http, app.url, joined, round_, only=only)
             phases[name].append(await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs),
                                                   COST_CLIENTS, app, valkey))
     figures = {}
