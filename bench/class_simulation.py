@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from asistencia.client.http import RequestRefused
+from asistencia.client.http import RequestRefused, decoded
 from asistencia.client.scanner import Projection
 from bench.classroom import Student, open_session, professor_token, ready_students
 from bench.lib import ProcessStats, Server, bench_environment, emit_json, percentile, report
@@ -53,7 +53,7 @@ async def _student(student: Student, http: aiohttp.ClientSession, base_url: str,
 async def _fraud(http: aiohttp.ClientSession, base_url: str, session_id: int) -> dict[str, int]:
     async with http.get(f"{base_url}/api/sessions/{session_id}/fraud",
                         headers={"Authorization": f"Bearer {professor_token()}"}) as response:
-        return (await response.json())["by_code"]
+        return (await decoded(response))["by_code"]
 
 
 async def run_class(server: Server, students: list[Student], rounds: int) -> dict[str, Any]:
