@@ -154,6 +154,9 @@ async def test_a_class_scans_every_round_through_the_projected_codes(
         phone_sockets = sockets_opened(phones[0])
         await asyncio.gather(*(join_by_link(phone, join_code, rounds) for phone in phones))
         await expect(dashboard.locator("#roster-rows tr")).to_have_count(3)
+        # Each newcomer's row goes in its place in name order, whatever order they joined in.
+        await expect(dashboard.locator("#roster-rows tr td.student strong")).to_have_text(
+            sorted(student.full_name for student in STUDENTS))
         await expect(dashboard.locator("[data-counter=joined] dd")).to_have_text("3")
         await expect(projector.locator("[data-counter=joined] dd")).to_have_text("3")
         await expect(projector.locator("[data-counter=in_progress] dd")).to_have_text("3")

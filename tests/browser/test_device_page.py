@@ -102,9 +102,17 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode()))
     assert await call_module(page, "device_login.js", OPEN_IN_PAGE, from_server) == message
 
-    await page.get_by_role("button", name="Dar de baja el dispositivo").click()
+    revoke = page.get_by_role("button", name="Dar de baja el dispositivo")
     dialog = page.get_by_role("dialog", name="¿Dar de baja este dispositivo?")
+    # Pressed by mistake: Escape leaves the phone enrolled and logged in.
+    await revoke.click()
     await expect(dialog).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+    await expect(revoke).to_be_enabled()
+    assert await call_module(page, "device_login.js", "(login) => login.currentSession()") is not None
+
+    await revoke.click()
     await dialog.get_by_role("button", name="Dar de baja").click()
     await expect(access_title(page)).to_have_text("Inscribe este teléfono de nuevo")
     await expect(page.locator("#access-text")).to_contain_text("lo diste de baja tú")

@@ -94,8 +94,16 @@ async def test_sessions_are_listed_active_first_opened_with_checked_fields_and_c
     await expect(page.locator("#new-session-error")).to_be_hidden()
 
     long_item = items(page).filter(has_text=LONG_NAME)
-    await long_item.get_by_role("button", name=f"Cerrar la sesión de clase de {LONG_NAME} (INF-239)").click()
+    close_button = long_item.get_by_role("button", name=f"Cerrar la sesión de clase de {LONG_NAME} (INF-239)")
     dialog = page.get_by_role("dialog", name="¿Cerrar esta sesión de clase?")
+    # Second thoughts: cancelling closes nothing.
+    await close_button.click()
+    await dialog.get_by_role("button", name="Cancelar").click()
+    await expect(dialog).to_be_hidden()
+    await expect(long_item.locator(".badge")).not_to_have_text("Cerrada")
+    await expect(close_button).to_be_visible()
+
+    await close_button.click()
     await expect(dialog).to_contain_text(f"{LONG_NAME} · código {older['join_code']}")
     await dialog.get_by_role("button", name="Cerrar sesión").click()
     await expect(page.get_by_role("status").filter(has_text="Sesión de clase cerrada.")).to_be_visible()

@@ -3,21 +3,13 @@
 // POST /api/sessions/{id}/close. The dialog is templates/close_dialog.html.
 
 import { t } from "/static/js/lib/i18n.js";
-
-function confirmClose(session) {
-  const dialog = document.getElementById("close-dialog");
-  document.getElementById("close-dialog-session").textContent =
-    t("close.session", { course: session.course_name, code: session.join_code });
-  return new Promise((resolve) => {
-    dialog.returnValue = "";
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
-    dialog.showModal();
-  });
-}
+import { confirmed } from "./dom.js";
 
 /** Ask, then close: the closed session as the API answers it, or null when the professor cancelled. */
 export async function closeSession(api, session) {
-  if (!(await confirmClose(session))) {
+  document.getElementById("close-dialog-session").textContent =
+    t("close.session", { course: session.course_name, code: session.join_code });
+  if (!(await confirmed(document.getElementById("close-dialog")))) {
     return null;
   }
   return api.post(`/api/sessions/${session.id}/close`);

@@ -18,12 +18,14 @@ const sessionId = Number($("dashboard").dataset.sessionId);
 const failure = $("dashboard-error");
 const connectionStatus = $("connection");
 const closeButton = $("close-session");
+const rosterRows = $("roster-rows");
 const counters = new LiveCounters($("counters"),
   ["joined", "in_progress", "present", "late", "doubtful", "failed", "absent"].map((key) => ({ key, sum: [key] })));
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
 let session = null;
 let roster = new Roster();
+let rows = new Map(); // user id → the student's <tr>, in roster order
 let fraudTotal = 0;
 let socket = null;
 
@@ -56,12 +58,34 @@ function renderSession() {
   $("projector-link").hidden = !isActive();
 }
 
-function renderRoster() {
-  const students = roster.sorted();
-  fill($("roster-rows"), students.map((student) => rosterRow(student, session.rounds, reset)));
-  $("roster").hidden = students.length === 0;
-  say($("roster-empty"), students.length ? "" : t("dashboard.empty", { code: session.join_code }));
+function renderRosterState() {
+  $("roster").hidden = roster.size === 0;
+  say($("roster-empty"), roster.size ? "" : t("dashboard.empty", { code: session.join_code }));
   $("fraud-total").textContent = t("dashboard.fraud_total", { count: fraudTotal });
+}
+
+function renderRoster() {
+  rows = new Map(roster.sorted().map((student) => [student.user_id, rosterRow(student, session.rounds, reset)]));
+  fill(rosterRows, [...rows.values()]);
+  renderRosterState();
+}
+
+/** Redraw the rows of `userIds` only: an event changes one student of a roster of hundreds. */
+function renderStudents(userIds) {
+  for (const userId of userIds) {
+    const student = roster.get(userId);
+    const row = rosterRow(student, session.rounds, reset);
+    const shown = rows.get(userId);
+    if (shown !== undefined) {
+      shown.replaceWith(row);
+    } else {
+      // A newcomer: in name order, before whoever follows them.
+      const next = roster.following(student);
+      rosterRows.insertBefore(row, next === null ? null : rows.get(next.user_id));
+    }
+    rows.set(userId, row);
+  }
+  renderRosterState();
 }
 
 function takeSnapshot(snapshot) {
@@ -104,8 +128,7 @@ function onMessage(message) {
     session = { ...session, status: "closed", open: false, closed_at: data.closed_at, closed_by: data.closed_by };
     renderSession();
   }
-  roster.apply(event, data);
-  renderRoster();
+  renderStudents(roster.apply(event, data));
 }
 
 function onStateChange(state, detail) {
@@ -123,8 +146,9 @@ function onStateChange(state, detail) {
 async function reset(student) {
   say(failure, "");
   try {
-    roster.put(await page.api.post(`/api/sessions/${sessionId}/students/${student.user_id}/reset`));
-    renderRoster();
+    const changed = await page.api.post(`/api/sessions/${sessionId}/students/${student.user_id}/reset`);
+    roster.put(changed);
+    renderStudents([changed.user_id]);
     toast(t("dashboard.reset_done", { name: student.full_name || student.username }));
   } catch (error) {
     showError(failure, error);
@@ -138,9 +162,8 @@ async function close() {
     if (closed !== null) {
       session = closed;
       counters.update(closed.counters);
-      roster.apply("closed", {});
       renderSession();
-      renderRoster();
+      renderStudents(roster.apply("closed", {}));
       toast(t("close.done"));
     }
   } catch (error) {

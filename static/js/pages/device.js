@@ -14,7 +14,7 @@ import {
 } from "/static/js/lib/device_login.js";
 import { t } from "/static/js/lib/i18n.js";
 import { showError, startPage, toast } from "./chrome.js";
-import { fill, h, say } from "./dom.js";
+import { confirmed, fill, h, say } from "./dom.js";
 import { formatDateTime, formatTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -150,16 +150,8 @@ async function act(working, run, done) {
   title.focus();
 }
 
-function confirmRevoke() {
-  return new Promise((resolve) => {
-    revokeDialog.returnValue = "";
-    revokeDialog.addEventListener("close", () => resolve(revokeDialog.returnValue === "confirm"), { once: true });
-    revokeDialog.showModal();
-  });
-}
-
 async function revoke(device) {
-  if (await confirmRevoke()) {
+  if (await confirmed(revokeDialog)) {
     await act(null, () => page.api.delete(`/api/enrollment/devices/${device.id}`), "device.done.revoke");
   }
 }

@@ -38,3 +38,16 @@ export function say(element, text) {
   element.textContent = text ?? "";
   element.hidden = !text;
 }
+
+/**
+ * Ask with a modal confirmation `dialog` (a `<form method="dialog">` whose
+ * buttons have `value="confirm"` / `value="cancel"`): resolves true only
+ * when confirmed (cancel, Escape: false).
+ */
+export function confirmed(dialog) {
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+    dialog.showModal();
+  });
+}

@@ -8,6 +8,12 @@ import { h } from "./dom.js";
 import { formatNumber, formatTime } from "./format.js";
 import { statusBadge } from "./status_badge.js";
 
+const nameKey = (student) => fold(student.full_name || student.username);
+
+function byName(a, b) {
+  return nameKey(a).localeCompare(nameKey(b)) || a.user_id - b.user_id;
+}
+
 /** Students by user id, changed event by event. */
 export class Roster {
   constructor(students = []) {
@@ -16,63 +22,78 @@ export class Roster {
 
   /** In name order, as people look for a name. */
   sorted() {
-    return [...this.students.values()].sort((a, b) =>
-      fold(a.full_name || a.username).localeCompare(fold(b.full_name || b.username)) || a.user_id - b.user_id);
+    return [...this.students.values()].sort(byName);
+  }
+
+  get(userId) {
+    return this.students.get(userId);
+  }
+
+  get size() {
+    return this.students.size;
+  }
+
+  /** The student right after `student` in name order, or null: where a newcomer's row goes. */
+  following(student) {
+    let next = null;
+    for (const other of this.students.values()) {
+      if (byName(student, other) < 0 && (next === null || byName(other, next) < 0)) {
+        next = other;
+      }
+    }
+    return next;
   }
 
   put(student) {
     this.students.set(student.user_id, student);
   }
 
+  /** Change one student; their id in a list, or an empty list when they are not on the roster. */
   #change(userId, changes) {
     const student = this.students.get(userId);
-    if (student !== undefined) {
-      this.students.set(userId, { ...student, ...changes });
+    if (student === undefined) {
+      return [];
     }
+    this.students.set(userId, { ...student, ...changes });
+    return [userId];
   }
 
-  /** Apply one event of the session; says whether the roster changed. */
+  /** Apply one event of the session; returns the ids of the students it changed. */
   apply(event, data) {
     switch (event) {
       case "joined":
         this.put(data.student);
-        return true;
+        return [data.student.user_id];
       case "round_passed":
-        this.#change(data.user_id, { current_round: data.next_round, rounds_completed: data.round, round_failures: 0 });
-        return true;
+        return this.#change(data.user_id,
+          { current_round: data.next_round, rounds_completed: data.round, round_failures: 0 });
       case "completed": {
         const { status, computed_status: computedStatus, certainty, rounds_completed: done } = data.outcome;
-        this.#change(data.user_id, {
+        return this.#change(data.user_id, {
           state: "completed", rounds_completed: done, status, computed_status: computedStatus, certainty,
         });
-        return true;
       }
       case "scan_failed": {
         const student = this.students.get(data.user_id);
-        if (data.counted && student !== undefined) {
-          this.#change(data.user_id, { failures: student.failures + 1, round_failures: student.round_failures + 1 });
+        if (!data.counted || student === undefined) {
+          return [];
         }
-        return data.counted;
+        return this.#change(data.user_id,
+          { failures: student.failures + 1, round_failures: student.round_failures + 1 });
       }
       case "failed":
-        this.#change(data.user_id, { state: "failed" });
-        return true;
+        return this.#change(data.user_id, { state: "failed" });
       case "reset":
-        this.#change(data.user_id, { state: "scanning", current_round: data.round, round_failures: 0 });
-        return true;
+        return this.#change(data.user_id, { state: "scanning", current_round: data.round, round_failures: 0 });
       case "override":
-        this.#change(data.user_id, { status: data.status, computed_status: data.computed_status });
-        return true;
+        return this.#change(data.user_id, { status: data.status, computed_status: data.computed_status });
       case "closed":
         // Finalisation: whoever did not complete is absent, unless a professor already set a status.
-        for (const student of this.students.values()) {
-          if (student.state !== "completed" && student.status === null) {
-            this.#change(student.user_id, { status: "ABSENT", computed_status: "ABSENT" });
-          }
-        }
-        return true;
+        return [...this.students.values()]
+          .filter((student) => student.state !== "completed" && student.status === null)
+          .flatMap((student) => this.#change(student.user_id, { status: "ABSENT", computed_status: "ABSENT" }));
       default:
-        return false;
+        return [];
     }
   }
 }
