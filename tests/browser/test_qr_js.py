@@ -129,3 +129,26 @@ async def test_a_refused_camera_is_a_camera_error(page, camera_browser, open_pag
         camera.openCamera(document.createElement("video")).then(
             () => "opened", (error) => `${error.name} ${error.code}`)""")
     assert refused == "CameraError CAMERA_DENIED"
+
+
+async def test_the_scanner_worker_answers_a_frame_it_cannot_decode_and_goes_on(page):
+    """A frame jsQR throws on must not leave the scanner waiting for an answer that never comes."""
+    text = payload()
+    answers = await page.evaluate("""async (text) => {
+        const qr = await import("/static/js/lib/qr.js");
+        const canvas = document.createElement("canvas");
+        qr.drawQr(canvas, text, { pixels: 400 });
+        const good = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+        const worker = new Worker("/static/js/pages/qr_worker.js", { type: "module" });
+        const errors = [];
+        worker.addEventListener("error", (event) => { errors.push(event.message); event.preventDefault(); });
+        const answer = (frame) => new Promise((resolve) => {
+            worker.addEventListener("message", ({ data }) => resolve(data), { once: true });
+            worker.postMessage(frame);
+        });
+        const broken = await answer({ data: null, width: 64, height: 64 });
+        const next = await answer({ data: good.data, width: good.width, height: good.height });
+        worker.terminate();
+        return { broken, next, errors: errors.length };
+    }""", text)
+    assert answers == {"broken": [], "next": [text], "errors": 1}

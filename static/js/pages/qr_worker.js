@@ -7,6 +7,13 @@ import { frameReader } from "./qr_reading.js";
 
 const read = frameReader();
 
+// Every frame gets an answer, even one the decoder throws on (reported as the
+// worker's error): the page grabs its next frame only once this one is answered.
 self.addEventListener("message", ({ data }) => {
-  self.postMessage(read(data));
+  let texts = [];
+  try {
+    texts = read(data);
+  } finally {
+    self.postMessage(texts);
+  }
 });
