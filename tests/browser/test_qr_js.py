@@ -144,6 +144,7 @@ async def test_the_scanner_worker_answers_a_frame_it_cannot_decode_and_goes_on(p
         worker.addEventListener("error", (event) => { errors.push(event.message); event.preventDefault(); });
         const answer = (frame) => new Promise((resolve) => {
             worker.addEventListener("message", ({ data }) => resolve(data), { once: true });
+            setTimeout(() => resolve("no answer"), 5000);
             worker.postMessage(frame);
         });
         const broken = await answer({ data: null, width: 64, height: 64 });
