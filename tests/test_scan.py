@@ -324,3 +324,35 @@ async def test_a_passed_round_is_written_only_while_the_student_is_still_on_it(c
     assert [_registration(pg, user_id) for user_id in (101, 102, 103)] == [
         ("scanning", 2, 0, 0), ("failed", 1, 0, 0), ("scanning", 1, 0, 0)]
     assert _rows(pg, "SELECT registration_id, round, response_ms FROM rounds") == [(ids[101], 1, 900)]
+
+
+async def test_a_refused_scan_racing_a_close_costs_nothing(classroom, pg):
+    """The session closes between a scan's pre-check and its refusal being recorded: the refusal
+    is SESSION_CLOSED, spends no attempt and leaves the closed session's counters as the close set them."""
+    from asistencia.appkeys import QR_POOL
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    bad = student.proof_for(seen.payload, round_=2)
+    for _ in range(2):
+        assert await _refused(student.submit(seen.text, bad)) == (422, "ROUND_MISMATCH")
+    pool = classroom.client.app[QR_POOL]
+    consume = pool.consume
+
+    async def consume_after_a_close(*args, **kwargs):
+        response = await classroom.client.post(f"/api/sessions/{classroom.session['id']}/close",
+                                               headers=bearer(classroom.prof))
+        assert response.status == 200
+        return await consume(*args, **kwargs)
+
+    pool.consume = consume_after_a_close
+    try:
+        assert await _refused(student.submit(seen.text, bad)) == (422, "SESSION_CLOSED")
+    finally:
+        del pool.consume
+    assert _registration(pg, 101) == ("scanning", 1, 2, 2)
+    assert [code for _, _, code in _failures(pg)] == ["ROUND_MISMATCH"] * 2
+    session = await (await classroom.client.get(f"/api/sessions/{classroom.session['id']}",
+                                                headers=bearer(classroom.prof))).json()
+    assert session["counters"] | {"version": None} == {
+        "joined": 3, "in_progress": 0, "present": 0, "late": 0, "doubtful": 0, "failed": 0, "absent": 3,
+        "version": None}
