@@ -356,3 +356,27 @@ async def test_a_refused_scan_racing_a_close_costs_nothing(classroom, pg):
     assert session["counters"] | {"version": None} == {
         "joined": 3, "in_progress": 0, "present": 0, "late": 0, "doubtful": 0, "failed": 0, "absent": 3,
         "version": None}
+
+
+async def test_valkey_down_mid_scan_is_503_and_leaves_nothing_behind(classroom, pg):
+    """The consume cannot reach Valkey: the client hears 503 (retry), no round, no refusal, no
+    attempt spent — and the same QR scans fine once Valkey answers again."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from asistencia.appkeys import QR_POOL
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    pool = classroom.client.app[QR_POOL]
+
+    async def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    pool.consume = unreachable
+    try:
+        assert await _refused(student.answer(seen)) == (503, "DEPENDENCY_DOWN")
+    finally:
+        del pool.consume
+    assert _rows(pg, "SELECT * FROM rounds") == []
+    assert _failures(pg) == []
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
+    assert (await student.answer(seen))["result"] == "partial"
