@@ -10,7 +10,10 @@ import time
 
 import aiohttp
 
-from asistencia.appkeys import EVENTS
+from asistencia.appkeys import EVENTS, QR_POOL, VALKEY
+from asistencia.attendance import projection
+from asistencia.store import session_keys
+from asistencia.store.qr_pool import StaleQr
 from asistencia.ws import const
 from tests.classroom import PROFESSOR_ID, open_session, projector, scanner, sighting
 from tests.helpers import bearer
@@ -247,3 +250,21 @@ async def test_dashboard_gets_failures_resets_and_a_fresh_snapshot_on_resync(mak
     assert (await _until(student_ws, lambda m: m.get("event") == "closed"))[-1]["data"]["closed_by"] == "professor"
     await dashboard.close()
     await student_ws.close()
+
+
+async def test_stale_codes_are_reissued_with_a_new_nonce_or_withdrawn_without_a_session_key(
+        make_client, config, token, ready_student):
+    client = await make_client(_fast(config))
+    prof = token("profesor", user_id=PROFESSOR_ID)
+    session = await open_session(client, prof)
+    for user_id in (101, 102):
+        await scanner(client, await ready_student(user_id)).join(session["join_code"])
+    app, pool = client.app, client.app[QR_POOL]
+    before = {user_id: await pool.live_entry(session["id"], user_id) for user_id in (101, 102)}
+    await session_keys.delete(app[VALKEY], 102)  # that phone logged out
+    row = await projection.session_row(app, session["id"])
+    await projection.reissue(app, row, [StaleQr(before[user_id], user_id, 1) for user_id in (101, 102)])
+    reissued = await pool.live_entry(session["id"], 101)
+    assert reissued is not None and reissued != before[101]
+    assert await pool.live_entry(session["id"], 102) is None
+    await projection.reissue(app, row, [])  # nothing stale: no Valkey call to fail on

@@ -189,3 +189,33 @@ async def test_every_key_expires_after_the_session(pool, valkey):
         assert 0 < await valkey.client.pttl(key) <= 3600_000, key
     await pool.discard(SESSION)
     assert not await valkey.client.exists(*pool.keys(SESSION))
+
+
+@pytest.mark.parametrize("mode", ["ensure", "fresh"])
+async def test_a_join_or_reset_that_read_the_round_before_a_pass_committed_keeps_the_next_round(pool, mode):
+    """A consume made round 2 live; its pass is not committed yet, so a join or a reset still
+    reads round 1 and issues for it. The round-2 QR stays live (else the student, moved on
+    to round 2 by the commit, would be left with a round-1 code), and an undo still works."""
+    key = os.urandom(32)
+    qr, following = _qr(5, key=key), _qr(5, 2, key=key)
+    await _issue(pool, qr)
+    await _tick(pool)
+    assert isinstance(await _consume(pool, qr, next_qr=following), Consumed)
+    assert not await _issue(pool, _qr(5, key=key), mode=mode)
+    assert await pool.live_entry(SESSION, 5) == following.entry_id
+    await pool.undo(SESSION, entry_id=qr.entry_id, owner=5, next_qr=following, keep_until=KEEP)
+    assert await pool.live_entry(SESSION, 5) == qr.entry_id
+
+
+async def test_a_join_replaces_a_later_round_once_projected(pool):
+    """An undo that never ran (Valkey down) leaves the next round live while the student is
+    still on the round before: once that code has been projected, joining again repairs it."""
+    key = os.urandom(32)
+    qr, following = _qr(5, key=key), _qr(5, 2, key=key)
+    await _issue(pool, qr)
+    await _tick(pool)
+    assert isinstance(await _consume(pool, qr, next_qr=following), Consumed)
+    assert (await _tick(pool)).texts == [following.text]
+    again = _qr(5, key=key)
+    assert await _issue(pool, again)
+    assert await pool.live_entry(SESSION, 5) == again.entry_id

@@ -324,3 +324,59 @@ async def test_a_passed_round_is_written_only_while_the_student_is_still_on_it(c
     assert [_registration(pg, user_id) for user_id in (101, 102, 103)] == [
         ("scanning", 2, 0, 0), ("failed", 1, 0, 0), ("scanning", 1, 0, 0)]
     assert _rows(pg, "SELECT registration_id, round, response_ms FROM rounds") == [(ids[101], 1, 900)]
+
+
+async def test_a_refused_scan_racing_a_close_costs_nothing(classroom, pg):
+    """The session closes between a scan's pre-check and its refusal being recorded: the refusal
+    is SESSION_CLOSED, spends no attempt and leaves the closed session's counters as the close set them."""
+    from asistencia.appkeys import QR_POOL
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    bad = student.proof_for(seen.payload, round_=2)
+    for _ in range(2):
+        assert await _refused(student.submit(seen.text, bad)) == (422, "ROUND_MISMATCH")
+    pool = classroom.client.app[QR_POOL]
+    consume = pool.consume
+
+    async def consume_after_a_close(*args, **kwargs):
+        response = await classroom.client.post(f"/api/sessions/{classroom.session['id']}/close",
+                                               headers=bearer(classroom.prof))
+        assert response.status == 200
+        return await consume(*args, **kwargs)
+
+    pool.consume = consume_after_a_close
+    try:
+        assert await _refused(student.submit(seen.text, bad)) == (422, "SESSION_CLOSED")
+    finally:
+        del pool.consume
+    assert _registration(pg, 101) == ("scanning", 1, 2, 2)
+    assert [code for _, _, code in _failures(pg)] == ["ROUND_MISMATCH"] * 2
+    session = await (await classroom.client.get(f"/api/sessions/{classroom.session['id']}",
+                                                headers=bearer(classroom.prof))).json()
+    assert session["counters"] | {"version": None} == {
+        "joined": 3, "in_progress": 0, "present": 0, "late": 0, "doubtful": 0, "failed": 0, "absent": 3,
+        "version": None}
+
+
+async def test_valkey_down_mid_scan_is_503_and_leaves_nothing_behind(classroom, pg):
+    """The consume cannot reach Valkey: the client hears 503 (retry), no round, no refusal, no
+    attempt spent — and the same QR scans fine once Valkey answers again."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from asistencia.appkeys import QR_POOL
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    pool = classroom.client.app[QR_POOL]
+
+    async def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    pool.consume = unreachable
+    try:
+        assert await _refused(student.answer(seen)) == (503, "DEPENDENCY_DOWN")
+    finally:
+        del pool.consume
+    assert _rows(pg, "SELECT * FROM rounds") == []
+    assert _failures(pg) == []
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
+    assert (await student.answer(seen))["result"] == "partial"

@@ -135,6 +135,7 @@ async def test_session_keys_load_many_is_load_for_each(valkey):
     key = SessionKey(user_id=5, device_id=9, credential_id="abc", key=b"k" * 32, expires_at=time.time() + 60)
     await session_keys.save(valkey, key)
     assert await session_keys.load_many(valkey, [6, 5, 6]) == [None, key, None]
+    assert await session_keys.load_many(valkey, []) == []
     assert await session_keys.load(valkey, 5) == key
 
 

@@ -45,8 +45,8 @@ async def reissue(app: web.Application, session: Row, stale: Sequence[StaleQr]) 
     """
     pool = app[QR_POOL]
     stale_after_ms = projectable_ms(app[CONFIG].qr_window_seconds)
-    for item in stale:
-        key = await session_keys.load(app[VALKEY], item.owner)
+    keys = await session_keys.load_many(app[VALKEY], [item.owner for item in stale])
+    for item, key in zip(stale, keys, strict=True):
         if key is None:
             await pool.retire(session["id"], item.owner, only=item.entry_id)
             continue

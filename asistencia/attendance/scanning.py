@@ -163,12 +163,18 @@ def _written_or_refused(registration: Row) -> Row:
 
 
 async def _record_refusal(app: web.Application, user: User, remote: str | None, context: Row, code: str) -> None:
-    """Log the refusal for the fraud counters and, when it counts, spend an attempt."""
+    """Log the refusal for the fraud counters and, when it counts, spend an attempt.
+
+    A session that closed since the pre-check refuses as closed, with no trace:
+    its close already finalised the student (and moved them out of the counters).
+    """
     config = app[CONFIG]
     session_id = context["session_id"]
     counted = rounds.counts_against_attempts(code)
     async with transaction(app[PG_POOL]) as cur:
         registration = await registrations.lock(cur, session_id, user.id)
+        if not registration["session_open"]:
+            raise refusal("SESSION_CLOSED")
         before = registrations.progress_of(registration)
         after = (rounds.failed_attempt(before, config.scan_attempts)
                  if counted and before.state == rounds.SCANNING else before)

@@ -40,7 +40,9 @@ async def load(vk: Valkey, user_id: int) -> SessionKey | None:
 
 
 async def load_many(vk: Valkey, user_ids: Sequence[int]) -> list[SessionKey | None]:
-    """`load` for each user, in one command."""
+    """`load` for each user, in one command (none for no users)."""
+    if not user_ids:
+        return []
     raws = await vk.client.mget([_key(vk, user_id) for user_id in user_ids])
     return [_parse(user_id, raw) for user_id, raw in zip(user_ids, raws, strict=True)]
 
