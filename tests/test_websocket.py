@@ -76,3 +76,30 @@ async def test_shutdown_closes_sockets_with_going_away(make_client, config, toke
     await client.app.shutdown()
     assert await closing == const.CLOSE_GOING_AWAY
     await ws.close()
+
+
+async def test_ws_auth_goes_through_the_same_verified_token_cache(client, token, monkeypatch):
+    """The scan path's token is verified once per process, whether it came by HTTP or /ws;
+    a remembered token is still refused by /ws once the clock says it expired."""
+    import types
+
+    import asistencia.tokens
+    from asistencia.appkeys import VERIFIED_TOKENS
+    from tests.helpers import bearer
+
+    jwt = token("alumno", user_id=9, ttl_seconds=60)
+    assert (await client.get("/api/me", headers=bearer(jwt))).status == 200
+    cache = client.server.app[VERIFIED_TOKENS]
+    assert list(cache._verified) == [jwt]
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": jwt})
+        assert (await ws.receive_json(timeout=2))["type"] == "auth_ok"
+    assert list(cache._verified) == [jwt]
+
+    later = time.time() + 3600
+    monkeypatch.setattr(asistencia.tokens, "time", types.SimpleNamespace(time=lambda: later))
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": jwt})
+        msg = await ws.receive(timeout=2)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == const.CLOSE_UNAUTHORIZED
+        assert msg.extra == "TOKEN_EXPIRED"
