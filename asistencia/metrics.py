@@ -26,7 +26,9 @@ class Metrics:
     def observe(self, request: web.Request, status: int, seconds: float) -> None:
         route = _route_of(request)
         self.requests.labels(request.method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        # A WebSocket (101) "answers" when it closes: its lifetime would swamp the histogram.
+        if status != 101:
+            self.latency.labels(route).observe(seconds)
 
 
 def _route_of(request: web.Request) -> str:

@@ -96,7 +96,9 @@ class VerifiedTokens:
     string (the key here, whole), the config (fixed for the app's life) and
     the clock — and the clock's checks (exp, nbf, iat, with the same leeway)
     run again on every use. Only accepted tokens are kept, at most `size`,
-    the oldest dropped first; a refused one is verified afresh each time.
+    the least recently used dropped first (a class's tokens are used all
+    session long; a burst of new logins must not push them out); a refused
+    one is verified afresh each time.
     """
 
     def __init__(self, config: Config, *, size: int = 4096) -> None:
@@ -105,19 +107,19 @@ class VerifiedTokens:
         self._verified: dict[str, _Verified] = {}
 
     def verify(self, token: str) -> User:
-        known = self._verified.get(token)
+        # pop and re-insert: the dict's order is the order of last use.
+        known = self._verified.pop(token, None)
         if known is None:
             claims = _verified_claims(token, self._config)
             known = _Verified(_user_from_claims(claims), expires=int(claims["exp"]),
                               valid_from=max(int(claims.get("nbf", 0)), int(claims.get("iat", 0))))
             if len(self._verified) >= self._size:
                 del self._verified[next(iter(self._verified))]
-            self._verified[token] = known
         now = time.time()
         leeway = self._config.jwt_leeway_seconds
         if known.expires <= now - leeway:
-            del self._verified[token]
             raise _refuse("TOKEN_EXPIRED", "The token has expired")
+        self._verified[token] = known
         if known.valid_from > now + leeway:
             raise _refuse("TOKEN_NOT_YET_VALID", "The token is not valid yet")
         return known.user

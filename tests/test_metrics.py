@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import bearer
@@ -39,3 +41,17 @@ async def test_open_websockets_are_gauged(client, token):
         await ws.receive_json(timeout=2)
         assert (await _samples(client))[("asistencia_websockets_open", ())] == 1
     assert (await _samples(client))[("process_resident_memory_bytes", ())] > 0
+
+
+async def test_a_websocket_is_counted_but_its_lifetime_is_not_a_latency(client, token):
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": token()})
+        await ws.receive_json(timeout=2)
+    counted = ("asistencia_http_requests_total", (("method", "GET"), ("route", "/ws"), ("status", "101")))
+    for _ in range(50):  # the server's handler ends just after the client sees the close
+        samples = await _samples(client)
+        if counted in samples:
+            break
+        await asyncio.sleep(0.02)
+    assert samples[counted] == 1
+    assert ("asistencia_http_request_duration_seconds_count", (("route", "/ws"),)) not in samples

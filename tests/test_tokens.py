@@ -134,3 +134,16 @@ async def test_a_refused_token_is_not_remembered_and_the_oldest_accepted_one_mak
     accepted = [sign(claims(userId=n)) for n in (1, 2, 3)]
     assert [tokens.verify(token).id for token in accepted] == [1, 2, 3]
     assert list(tokens._verified) == accepted[1:]
+
+
+async def test_a_token_in_use_outlives_a_burst_of_new_ones(config):
+    """Eviction drops the least recently used token, not the oldest accepted: a class's tokens stay."""
+    from asistencia.tokens import VerifiedTokens
+
+    tokens = VerifiedTokens(config, size=2)
+    in_use, other, newcomer = (sign(claims(userId=n)) for n in (1, 2, 3))
+    tokens.verify(in_use)
+    tokens.verify(other)
+    tokens.verify(in_use)
+    tokens.verify(newcomer)
+    assert list(tokens._verified) == [in_use, newcomer]

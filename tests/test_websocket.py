@@ -76,3 +76,51 @@ async def test_shutdown_closes_sockets_with_going_away(make_client, config, toke
     await client.app.shutdown()
     assert await closing == const.CLOSE_GOING_AWAY
     await ws.close()
+
+
+async def test_ws_auth_goes_through_the_same_verified_token_cache(client, token, monkeypatch):
+    """The scan path's token is verified once per process, whether it came by HTTP or /ws;
+    a remembered token is still refused by /ws once the clock says it expired."""
+    import types
+
+    import asistencia.tokens
+    from asistencia.appkeys import VERIFIED_TOKENS
+    from tests.helpers import bearer
+
+    jwt = token("alumno", user_id=9, ttl_seconds=60)
+    assert (await client.get("/api/me", headers=bearer(jwt))).status == 200
+    cache = client.server.app[VERIFIED_TOKENS]
+    assert list(cache._verified) == [jwt]
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": jwt})
+        assert (await ws.receive_json(timeout=2))["type"] == "auth_ok"
+    assert list(cache._verified) == [jwt]
+
+    later = time.time() + 3600
+    monkeypatch.setattr(asistencia.tokens, "time", types.SimpleNamespace(time=lambda: later))
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": jwt})
+        msg = await ws.receive(timeout=2)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == const.CLOSE_UNAUTHORIZED
+        assert msg.extra == "TOKEN_EXPIRED"
+
+
+async def test_bad_join_and_scan_messages_are_refused_and_the_socket_goes_on(client, token):
+    """A student's phone sending junk over /ws gets the REST codes back, never an internal error."""
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": token("alumno", user_id=9)})
+        await ws.receive_json(timeout=2)
+        await ws.send_json({"type": "scan", "id": 1, "session": "1", "qr": "x", "proof": "not*base64"})
+        reply = await ws.receive_json(timeout=2)
+        assert reply["type"] == "error" and reply["id"] == 1
+        assert reply["error"]["code"] == "VALIDATION_FAILED"
+        assert {"session", "qr", "proof"} <= set(reply["error"]["fields"])
+        await ws.send_json({"type": "scan", "id": 2, "session": 999999, "qr": "A" * 75, "proof": "AAAA"})
+        reply = await ws.receive_json(timeout=2)
+        assert reply["type"] == "error" and reply["id"] == 2
+        assert reply["error"]["code"] == "SESSION_NOT_FOUND", reply
+        await ws.send_json({"type": "join", "id": 3, "code": "ZZZZZZ"})
+        reply = await ws.receive_json(timeout=2)
+        assert reply["type"] == "error" and reply["id"] == 3 and reply["error"]["code"] == "JOIN_CODE_UNKNOWN", reply
+        await ws.send_json({"type": "ping", "id": 4})
+        assert (await ws.receive_json(timeout=2))["type"] == "result"

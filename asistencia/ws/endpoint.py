@@ -12,13 +12,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from asistencia.appkeys import CONFIG, REQUEST_ID, WEBSOCKETS
-from asistencia.config import Config
+from asistencia.appkeys import REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.errors import ApiError
-from asistencia.tokens import TokenError, User, verify_token
+from asistencia.tokens import TokenError, User, VerifiedTokens
 from asistencia.validation import load
-from asistencia.ws import (  # noqa: F401  (register their commands)
-    clock,  # noqa: F401  (registers its commands)
+from asistencia.ws import (  # noqa: F401  (clock, projection, student register their commands)
+    clock,
     const,
     messages,
     projection,
@@ -44,7 +43,7 @@ async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
     await ws.close(code=code, message=reason.encode()[:120])
 
 
-async def authenticate(ws: web.WebSocketResponse, config: Config) -> User | None:
+async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> User | None:
     """Wait for {"type":"auth","token":…}; close with the SPEC's code on anything else."""
     try:
         msg = await ws.receive(timeout=const.AUTH_TIMEOUT_SECONDS)
@@ -58,7 +57,7 @@ async def authenticate(ws: web.WebSocketResponse, config: Config) -> User | None
         await _close(ws, const.CLOSE_MALFORMED, "expected {\"type\":\"auth\",\"token\":…}")
         return None
     try:
-        return verify_token(message["token"], config)
+        return tokens.verify(message["token"])
     except TokenError as exc:
         await _close(ws, const.CLOSE_UNAUTHORIZED, exc.code)
         return None
@@ -108,7 +107,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     sockets.add(ws)
     connection: Connection | None = None
     try:
-        user = await authenticate(ws, request.app[CONFIG])
+        user = await authenticate(ws, request.app[VERIFIED_TOKENS])
         if user is None:
             return ws
         connection = Connection(request.app, ws, user, request[REQUEST_ID], request.remote)
