@@ -268,3 +268,29 @@ async def test_stale_codes_are_reissued_with_a_new_nonce_or_withdrawn_without_a_
     assert reissued is not None and reissued != before[101]
     assert await pool.live_entry(session["id"], 102) is None
     await projection.reissue(app, row, [])  # nothing stale: no Valkey call to fail on
+
+
+async def test_a_projector_whose_frames_stop_is_closed_so_it_reconnects(make_client, config, token, monkeypatch):
+    client = await make_client(_fast(config))
+    prof = token("profesor", user_id=PROFESSOR_ID)
+    session = await open_session(client, prof)
+    ws = await _socket(client, prof)
+    await ws.send_json({"type": "project", "id": 1, "session": session["id"]})
+    await _until(ws, lambda message: message["type"] == "frame")
+
+    async def broken(app, session):
+        raise RuntimeError("a bug in a tick")
+
+    monkeypatch.setattr(projection, "next_frame", broken)
+
+    async def closed() -> None:
+        while (await ws.receive()).type != aiohttp.WSMsgType.CLOSE:
+            pass
+
+    await asyncio.wait_for(closed(), 5)
+    assert ws.close_code == const.CLOSE_INTERNAL_ERROR
+    monkeypatch.undo()
+    again = await _socket(client, prof)
+    await again.send_json({"type": "project", "id": 1, "session": session["id"]})
+    await _until(again, lambda message: message["type"] == "frame")
+    await again.close()

@@ -40,6 +40,9 @@ FETCH_AHEAD = 0.25
 # Called with each frame and the session's time left (ms); 0 means the session
 # is over: the frame is the last one, and the clock stops after it.
 FrameListener = Callable[[Frame, int], None]
+# Called if the clock fails (a bug, not Valkey being away: ticks survive that);
+# its screens get no more frames from it and should be told.
+LostListener = Callable[[], None]
 
 
 class FrameClock:
@@ -47,18 +50,19 @@ class FrameClock:
                  on_stopped: Callable[[FrameClock], None]) -> None:
         self.app = app
         self.session = session
-        self._listeners: set[FrameListener] = set()
+        self._listeners: dict[FrameListener, LostListener] = {}
         self._on_stopped = on_stopped
         self._stopped = False
         self._task = asyncio.create_task(self._run(), name=f"frame-clock-{session['id']}")
         self._task.add_done_callback(self._done)
 
-    def add(self, listener: FrameListener) -> Callable[[], None]:
-        """Deliver frames to `listener` from the next tick on; returns its removal."""
-        self._listeners.add(listener)
+    def add(self, listener: FrameListener, lost: LostListener) -> Callable[[], None]:
+        """Deliver frames to `listener` from the next tick on (`lost()` if the clock fails);
+        returns its removal."""
+        self._listeners[listener] = lost
 
         def remove() -> None:
-            self._listeners.discard(listener)
+            self._listeners.pop(listener, None)
             if not self._listeners:
                 self.stop()
 
@@ -78,6 +82,8 @@ class FrameClock:
     def _done(self, task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("frame clock failed", exc_info=task.exception(), extra={"session_id": self.session["id"]})
+            for lost in list(self._listeners.values()):
+                lost()
 
     async def _run(self) -> None:
         """A tick per slot on a fixed grid of absolute deadlines (no drift), until the session ends."""
@@ -146,12 +152,13 @@ class FrameClocks:
         self.app = app
         self._clocks: dict[int, FrameClock] = {}
 
-    def follow(self, session: dict[str, Any], listener: FrameListener) -> Callable[[], None]:
-        """Deliver the session's frames to `listener`, starting its clock if needed; returns the undo."""
+    def follow(self, session: dict[str, Any], listener: FrameListener, lost: LostListener) -> Callable[[], None]:
+        """Deliver the session's frames to `listener` (and `lost()` if its clock fails), starting
+        the clock if needed; returns the undo."""
         clock = self._clocks.get(session["id"])
         if clock is None:
             clock = self._clocks[session["id"]] = FrameClock(self.app, session, self._forget)
-        return clock.add(listener)
+        return clock.add(listener, lost)
 
     def running(self) -> int:
         return len(self._clocks)

@@ -1,6 +1,7 @@
 """WebSocket close codes and limits (SPEC §4)."""
 
 CLOSE_GOING_AWAY = 1001  # server shutting down
+CLOSE_INTERNAL_ERROR = 1011  # the server failed this connection (a projector's frame clock); reconnect
 CLOSE_MALFORMED = 4400  # a message that is not JSON / not an object / no type
 CLOSE_UNAUTHORIZED = 4401  # invalid token in the auth message
 CLOSE_FORBIDDEN = 4403  # the role may not use this command

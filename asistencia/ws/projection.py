@@ -26,7 +26,7 @@ from asistencia.store.qr_pool import Frame
 from asistencia.ws import messages
 from asistencia.ws.commands import CommandSchema, command
 from asistencia.ws.connection import CloseSocket, Connection
-from asistencia.ws.const import CLOSE_UNKNOWN_SESSION
+from asistencia.ws.const import CLOSE_INTERNAL_ERROR, CLOSE_UNKNOWN_SESSION
 
 # A connection projects or watches one session at a time.
 FOLLOW = "follow"
@@ -122,7 +122,12 @@ class Projector:
             self.connection.send({"type": "countdown", "session": self.session["id"], "seconds_left": seconds_left})
             deadline = next_deadline(deadline, loop.time(), 1.0)
             await asyncio.sleep(deadline - loop.time())
-        self._leave_clock = self.connection.app[FRAME_CLOCKS].follow(self.session, self._on_frame)
+        self._leave_clock = self.connection.app[FRAME_CLOCKS].follow(self.session, self._on_frame,
+                                                                     self._on_clock_lost)
+
+    def _on_clock_lost(self) -> None:
+        # A screen without frames must not look alive: closed, it reconnects and starts a new clock.
+        self.connection.close_soon(CLOSE_INTERNAL_ERROR, "PROJECTION_STOPPED")
 
     def _on_frame(self, frame: Frame, time_left_ms: int) -> None:
         """A frame of the session's clock in this process (shared with its other screens here)."""
