@@ -12,6 +12,7 @@ from asistencia.config import Config
 from asistencia.tokens import User, VerifiedTokens
 
 if TYPE_CHECKING:
+    from asistencia.assets import Assets
     from asistencia.attendance.frame_clock import FrameClocks
     from asistencia.attendance.scan_batches import ScanBatches
     from asistencia.events import EventHub
@@ -30,6 +31,7 @@ SCAN_BATCHES: web.AppKey[ScanBatches] = web.AppKey("scan_batches")
 STARTED_AT = web.AppKey("started_at", float)
 OPENAPI = web.AppKey("openapi", dict)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+ASSETS: web.AppKey[Assets] = web.AppKey("assets")
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 
 REQUEST_ID = web.RequestKey("request_id", str)

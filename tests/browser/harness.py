@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 import re
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Playwright
 
+from asistencia.assets import Assets
+from asistencia.config import Config
 from tests.helpers import ARTIFACTS
 
 SCREENSHOTS = ARTIFACTS / "browser"
@@ -53,14 +56,29 @@ async def launch_chromium(playwright: Playwright, *, fake_video: Path | None = N
 
 # --- JS modules ------------------------------------------------------------------
 
-async def call_module(page: Page, module: str, function: str, arg=None):
-    """Run `function(module, arg)` in the page, `module` imported from /static/js/lib/.
+@functools.cache
+def built_assets() -> Assets:
+    """The browser files the servers under test serve (scripts/test builds them first)."""
+    return Assets.load(Config().static_dir)
 
-    The import goes through the page's own CSP, like a page script's would.
+
+_SOURCE_PATH = re.compile(r"/static/((?:js|css)/[\w/.-]+?\.(?:js|css))")
+
+
+def built(script: str) -> str:
+    """`script` with every source path (`/static/js/lib/qr.js`) replaced by its built file's URL."""
+    return _SOURCE_PATH.sub(lambda match: built_assets().url(match.group(1)), script)
+
+
+async def call_module(page: Page, module: str, function: str, arg=None):
+    """Run `function(module, arg)` in the page, `module` (js/lib/) imported as built.
+
+    The import goes through the page's own CSP, like a page script's would;
+    source paths inside `function` are resolved to built files too.
     """
     path = json.dumps(f"/static/js/lib/{module}")
     script = f"async (arg) => {{ const module = await import({path}); return await ({function})(module, arg); }}"
-    return await page.evaluate(script, arg)
+    return await page.evaluate(built(script), arg)
 
 
 # --- errors a page must never show ------------------------------------------------------

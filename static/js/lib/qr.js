@@ -1,12 +1,11 @@
 // QR codes in the browser: draw a text onto a canvas (projector) and find
 // codes in camera frames (scanner). Wraps the vendored qrcode-generator and
-// jsQR so pages never touch them directly.
+// @paulmillr/qr's decoder so pages never touch them directly. The build
+// bundles only what a page uses: the projector gets no decoder, the
+// scanner's worker no encoder.
 
+import { decodeQR } from "../../vendor/paulmillr-qr-0.3.0/decode.js";
 import qrcode from "../../vendor/qrcode-generator-2.0.4/qrcode.mjs";
-// jsQR ships as a UMD bundle: imported for its side effect, it sets self.jsQR.
-import "../../vendor/jsqr-1.4.0/jsQR.js";
-
-const jsQR = globalThis.jsQR;
 
 // Level M (15 % of codewords recoverable) keeps a 75-character base45
 // payload at version 4 (33×33 modules). From the back of a lecture hall the
@@ -62,25 +61,41 @@ export function drawQr(canvas, text, { pixels }) {
   return { modules, moduleSize, size };
 }
 
-// jsQR copies a call's options into its shared defaults, so every call passes them all.
-// Projected codes are dark on light: skipping the inverted pass halves the work.
-const DECODE_OPTIONS = Object.freeze({ inversionAttempts: "dontInvert" });
+// A finder pattern's centre lies 3.5 modules inside the code's corner.
+const FINDER_CENTRE = 3.5;
+
+/** The side in modules of the code whose finder centres are `topLeft`, `topRight`, `bottomLeft`. */
+function moduleCount(topLeft, topRight, bottomLeft) {
+  const side = (Math.hypot(topRight.x - topLeft.x, topRight.y - topLeft.y)
+    + Math.hypot(bottomLeft.x - topLeft.x, bottomLeft.y - topLeft.y)) / 2;
+  const estimate = Math.round(side / topLeft.moduleSize) + 7;
+  // Versions have 17 + 4v modules: round to the nearest such side.
+  return 17 + 4 * Math.max(1, Math.round((estimate - 17) / 4));
+}
 
 /**
  * The one QR code in `image` (an ImageData or {data, width, height}):
  * {text, modules, corners: [topLeft, topRight, bottomRight, bottomLeft]} or null.
  */
 export function decodeQr(image) {
-  const found = jsQR(image.data, image.width, image.height, { ...DECODE_OPTIONS });
-  if (!found) {
+  let finders = null;
+  let text;
+  try {
+    text = decodeQR(image, { pointsOnDetect: (points) => { finders = points; } });
+  } catch {
+    // The decoder throws when it finds no readable code: most camera frames.
     return null;
   }
-  const { topLeftCorner, topRightCorner, bottomLeftCorner, bottomRightCorner } = found.location;
-  return {
-    text: found.data,
-    modules: 17 + 4 * found.version,
-    corners: [topLeftCorner, topRightCorner, bottomRightCorner, bottomLeftCorner],
-  };
+  const [topLeft, topRight, , bottomLeft] = finders;
+  const modules = moduleCount(topLeft, topRight, bottomLeft);
+  const span = modules - 2 * FINDER_CENTRE;
+  const across = { x: (topRight.x - topLeft.x) / span, y: (topRight.y - topLeft.y) / span };
+  const down = { x: (bottomLeft.x - topLeft.x) / span, y: (bottomLeft.y - topLeft.y) / span };
+  const at = (col, row) => ({
+    x: topLeft.x + (col - FINDER_CENTRE) * across.x + (row - FINDER_CENTRE) * down.x,
+    y: topLeft.y + (col - FINDER_CENTRE) * across.y + (row - FINDER_CENTRE) * down.y,
+  });
+  return { text, modules, corners: [at(0, 0), at(modules, 0), at(modules, modules), at(0, modules)] };
 }
 
 function crop(image, x, y, width, height) {
@@ -125,22 +140,25 @@ function searchGrid(image, grid) {
 
 /**
  * Every QR code of a frame that shows a `grid`×`grid` arrangement of codes
- * (the projector's QR_PER_FRAME > 1). jsQR finds one code per call and gives
- * up when several share the image, so a grid is read window by window:
+ * (the projector's QR_PER_FRAME > 1). The decoder finds one code per call and
+ * gives up when several share the image, so a grid is read window by window:
  * 1. search for any one code with windows of about a cell;
  * 2. from its corners (size, tilt), one window on each cell where a
  *    neighbour sits if the codes are drawn edge to edge, quiet zones
  *    touching (how a projector should lay them out: largest modules);
  * 3. if codes are still missing (another layout), slide a window of the
  *    found code's size over the whole frame.
+ * `known`: a code already read in this frame by `decodeQr` (which reads one
+ * code of a grid as if it stood alone): step 1 is skipped and so is step 3,
+ * the frame holds what step 2 finds around it (the projector's layout).
  * Returns the distinct texts found.
  */
-export function decodeQrGrid(image, grid) {
+export function decodeQrGrid(image, grid, known = null) {
   if (grid <= 1) {
-    const found = decodeQr(image);
+    const found = known ?? decodeQr(image);
     return found ? [found.text] : [];
   }
-  const first = searchGrid(image, grid);
+  const first = known ?? searchGrid(image, grid);
   if (!first) {
     return [];
   }
@@ -166,6 +184,9 @@ export function decodeQrGrid(image, grid) {
         tryWindow(x, y, side);
       }
     }
+  }
+  if (known !== null) {
+    return [...texts];
   }
   const slide = side * 1.2;
   const stride = side / 3;
