@@ -44,7 +44,14 @@ from pathlib import Path
 from playwright.async_api import Page, async_playwright
 
 from bench.lib import emit_json, report
-from tests.browser.harness import CHROMIUM_ARGS, add_virtual_authenticator, chromium_path, launch_chromium, write_y4m
+from tests.browser.harness import (
+    CHROMIUM_ARGS,
+    Transfers,
+    add_virtual_authenticator,
+    chromium_path,
+    launch_chromium,
+    write_y4m,
+)
 
 BENCH_DIR = Path(__file__).parent
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -158,37 +165,6 @@ def lighthouse_part(lighthouse: str, targets: list[tuple[str, str, str]], runs: 
     return figures
 
 
-class Transfers:
-    """Every response a page (and its workers) got, with the bytes that came over the network."""
-
-    def __init__(self, page: Page) -> None:
-        self.seen: list[dict] = []
-        self._pending: set[asyncio.Task] = set()
-        page.on("requestfinished", self._finished)
-
-    def _finished(self, request) -> None:
-        task = asyncio.ensure_future(self._record(request))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _record(self, request) -> None:
-        response = await request.response()
-        sizes = await request.sizes()
-        from_cache = response is not None and (response.from_service_worker or sizes["responseHeadersSize"] <= 0)
-        self.seen.append({
-            "url": request.url, "at": time.monotonic(), "cached": from_cache,
-            "bytes": 0 if from_cache else sizes["responseHeadersSize"] + sizes["responseBodySize"],
-        })
-
-    async def settle(self) -> None:
-        await asyncio.sleep(0.5)
-        if self._pending:
-            await asyncio.gather(*self._pending)
-
-    def static(self, since: float = 0.0) -> list[dict]:
-        return [seen for seen in self.seen if "/static/" in seen["url"] and not seen["cached"] and seen["at"] >= since]
-
-
 async def scanner_part(base: str, session: dict, runs: int) -> dict:
     results = []
     async with async_playwright() as driver:
@@ -263,6 +239,9 @@ async def scanner_once(driver, base: str, session: dict, attempt: int) -> dict:
             await context.close()
         finally:
             await browser.close()
+    if os.environ.get("BUDGET_VERBOSE"):
+        for seen in transfers.seen:
+            print(f"  {seen['at'] - tapped:+7.3f} s {'cache' if seen['cached'] else seen['bytes']:>6} {seen['url']}")
     return {
         "cold_kb": sum(seen["bytes"] for seen in cold) / 1024,
         "cold_requests": len(cold),

@@ -7,12 +7,14 @@ video, screenshots, and the collector of page errors.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import functools
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,6 +81,43 @@ async def call_module(page: Page, module: str, function: str, arg=None):
     path = json.dumps(f"/static/js/lib/{module}")
     script = f"async (arg) => {{ const module = await import({path}); return await ({function})(module, arg); }}"
     return await page.evaluate(built(script), arg)
+
+
+# --- what pages download ----------------------------------------------------------
+
+class Transfers:
+    """Every response a page (and its workers) got, with the bytes that came over the network."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[dict] = []
+        self._pending: set[asyncio.Task] = set()
+        page.on("requestfinished", self._finished)
+
+    def _finished(self, request) -> None:
+        task = asyncio.ensure_future(self._record(request))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _record(self, request) -> None:
+        response = await request.response()
+        sizes = await request.sizes()
+        transferred = max(0, sizes["responseHeadersSize"]) + max(0, sizes["responseBodySize"])
+        # Served by the service worker or the HTTP cache (no body came): nothing came over the network.
+        from_cache = response is not None and (response.from_service_worker or sizes["responseBodySize"] <= 0)
+        self.seen.append({"url": request.url, "at": time.monotonic(), "cached": from_cache,
+                          "status": response.status if response else None, "bytes": 0 if from_cache else transferred})
+
+    async def settle(self) -> None:
+        await asyncio.sleep(0.5)
+        if self._pending:
+            await asyncio.gather(*self._pending)
+
+    def network(self, since: float = 0.0) -> list[dict]:
+        """What came over the network (not from a cache) from `since` (time.monotonic()) on."""
+        return [seen for seen in self.seen if not seen["cached"] and seen["at"] >= since]
+
+    def static(self, since: float = 0.0) -> list[dict]:
+        return [seen for seen in self.seen if "/static/" in seen["url"] and not seen["cached"] and seen["at"] >= since]
 
 
 # --- errors a page must never show ------------------------------------------------------

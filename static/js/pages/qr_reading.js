@@ -1,6 +1,6 @@
 // The QR texts of camera frames, for the scanner's worker (qr_worker.js).
 
-import { decodeQr, decodeQrGrid } from "/static/js/lib/qr.js";
+import { decodeQr, decodeQrGrid } from "/static/js/lib/qr_decode.js";
 
 // Projectors may show a grid of codes (QR_PER_FRAME > 1); the phone is not told which.
 const GRIDS = [2, 3];
