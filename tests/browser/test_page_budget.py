@@ -103,7 +103,7 @@ async def test_pages_and_the_service_worker_are_never_cached_and_pages_come_comp
             assert response.content_type == "text/javascript"
 
 
-async def test_each_page_loads_only_the_code_it_uses(open_page, server):
+async def test_each_page_loads_only_the_code_it_uses(server, open_page):
     session = await new_session(server)
     for name, url in page_urls(session).items():
         page = await open_page(server, None, **PHONE)
@@ -145,7 +145,7 @@ def static_requests(caplog, since: float) -> list[str]:
 
 
 async def test_the_scanner_fits_its_budget_cold_decodes_without_fetching_and_comes_back_from_cache(
-        open_page, server, page, camera_browser, caplog):
+        server, open_page, page, camera_browser, caplog):
     """Cold: the join link on a phone that has never opened the scanner, up to its first decoded frame."""
     caplog.set_level(logging.INFO, logger="asistencia.access")
     session = await new_session(server)
