@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from asistencia.appkeys import ASSETS, CONFIG
+from asistencia.appkeys import CONFIG
 
 MANIFEST = "assets.json"
 SERVICE_WORKER = "sw.js"
@@ -74,6 +74,9 @@ class Assets:
 
     def prefetch(self, entry: str) -> tuple[str, ...]:
         return self.prefetches.get(entry, ())
+
+
+ASSETS = web.AppKey("assets", Assets)
 
 
 async def load_assets(app: web.Application) -> None:

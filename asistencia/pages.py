@@ -14,7 +14,8 @@ from aiohttp import web
 from marshmallow import fields, validate
 
 from asistencia.api.reports import OverrideBody
-from asistencia.appkeys import ASSETS, CONFIG
+from asistencia.appkeys import CONFIG
+from asistencia.assets import ASSETS
 from asistencia.attendance.schemas import MAX_NETWORKS, CreateSessionSchema
 from asistencia.domain import attendance_list
 from asistencia.i18n import Catalog
