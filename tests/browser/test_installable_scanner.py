@@ -105,18 +105,20 @@ async def test_a_deploy_reaches_phones_without_ever_mixing_builds(serve, dev_con
     worker.write_text(worker.read_text().replace(built_assets().version, "deployed0001"))
     for compressed in build.glob("sw.js.*"):
         compressed.unlink()
-    state = await phone.evaluate("""async () => {
+    await phone.evaluate("""async () => {
         const registration = await navigator.serviceWorker.getRegistration();
         await registration.update();
-        const waiting = registration.installing ?? registration.waiting;
-        if (waiting.state !== "installed") {
-            await new Promise((resolve) => waiting.addEventListener("statechange", () => {
-                if (waiting.state === "installed") resolve();
-            }));
+        const worker = registration.installing ?? registration.waiting;
+        if (worker.state === "installing") {
+            await new Promise((resolve) => worker.addEventListener("statechange", resolve, { once: true }));
         }
-        return { waiting: registration.waiting !== null, active: registration.active.state };
     }""")
-    assert state == {"waiting": True, "active": "activated"}
+    await asyncio.sleep(1)  # time enough for a worker that does not wait to take over
+    state = await phone.evaluate("""async () => {
+        const registration = await navigator.serviceWorker.getRegistration();
+        return { waiting: registration.waiting?.state ?? null, active: registration.active.state };
+    }""")
+    assert state == {"waiting": "installed", "active": "activated"}
     assert sorted(await cache_names(phone)) == sorted([old, "asistencia-deployed0001"])
 
     context = phone.context

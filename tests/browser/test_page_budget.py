@@ -146,11 +146,16 @@ def static_requests(caplog, since: float) -> list[str]:
 
 async def test_the_scanner_fits_its_budget_cold_decodes_without_fetching_and_comes_back_from_cache(
         server, open_page, page, camera_browser, caplog):
-    """Cold: the join link on a phone that has never opened the scanner, up to its first decoded frame."""
+    """Cold: the join link on a phone that has never opened the scanner, up to its first decoded frame.
+
+    Without the service worker (blocked here; test_installable_scanner.py has it): the page's
+    prefetch and the HTTP cache alone must do, as on a first visit where the worker is not
+    installed yet when the student taps."""
     caplog.set_level(logging.INFO, logger="asistencia.access")
     session = await new_session(server)
     frame = await qr_camera_frame(page, "NOT-FOR-THIS-PHONE")
-    phone = await open_page(server, None, on=await camera_browser([frame]), permissions=["camera"], **PHONE)
+    phone = await open_page(server, None, on=await camera_browser([frame]), permissions=["camera"],
+                            service_workers="block", **PHONE)
     await add_virtual_authenticator(phone)
     await phone.goto("/asistencia/device?as=alumno&user_id=7001")
     await phone.get_by_role("button", name="Inscribir este teléfono").click()
