@@ -12,29 +12,30 @@ from tests.browser.harness import built, call_module, qr_camera_frame, save_scre
 
 pytestmark = pytest.mark.browser
 
-# A screenshot (PNG) turned back into ImageData by the page itself, then decoded.
+# A screenshot (PNG) drawn on a canvas by the page itself: `await pngCanvas(png)`.
+PNG_CANVAS = """async function pngCanvas(png) {
+        const image = new Image();
+        image.src = `data:image/png;base64,${png}`;
+        await image.decode();
+        const canvas = document.createElement("canvas");
+        canvas.width = image.naturalWidth;
+        canvas.height = image.naturalHeight;
+        canvas.getContext("2d").drawImage(image, 0, 0);
+        return canvas;
+    }"""
+
+# The screenshot's pixels decoded by qr.js.
 DECODE_PNG = """async (qr, {png, grid}) => {
-    const image = new Image();
-    image.src = `data:image/png;base64,${png}`;
-    await image.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = image.naturalWidth;
-    canvas.height = image.naturalHeight;
-    const context = canvas.getContext("2d");
-    context.drawImage(image, 0, 0);
-    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    %s
+    const canvas = await pngCanvas(png);
+    const frame = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
     return grid ? qr.decodeQrGrid(frame, grid) : qr.decodeQr(frame);
-}"""
+}""" % PNG_CANVAS
 
-
+# The screenshot's pixels sent `frames` times to the scanner's worker, as the camera loop does.
 WORKER_READS_PNG = """async ({png, frames}) => {
-    const image = new Image();
-    image.src = `data:image/png;base64,${png}`;
-    await image.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = image.naturalWidth;
-    canvas.height = image.naturalHeight;
-    canvas.getContext("2d").drawImage(image, 0, 0);
+    %s
+    const canvas = await pngCanvas(png);
     const worker = new Worker("/static/js/pages/qr_worker.js", { type: "module" });
     const answers = [];
     for (let i = 0; i < frames; i += 1) {
@@ -46,7 +47,7 @@ WORKER_READS_PNG = """async ({png, frames}) => {
     }
     worker.terminate();
     return answers;
-}"""
+}""" % PNG_CANVAS
 
 
 async def worker_answers(page, png: bytes, *, frames: int) -> list[list[str]]:
