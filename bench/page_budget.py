@@ -5,7 +5,10 @@ URL given here, e.g. `HOST=127.0.0.1 PORT=3000 ./scripts/dev`):
 
     .venv/bin/python -m bench.page_budget --url http://localhost:3000 [--runs 3]
 
-Two parts, each printing figures (medians of `--runs`) and asserting nothing:
+First four students' phones (software passkeys, `asistencia.client`) join a
+new session and scan its projected codes, so the professor's pages have
+rows to lay out. Then two parts, each printing figures (medians of
+`--runs`) and asserting nothing:
 
 1. Lighthouse (npm's `lighthouse`, found in `bench/node_modules` after
    `npm ci --prefix bench`, or at `--lighthouse`) on the seven pages:
@@ -41,8 +44,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 from playwright.async_api import Page, async_playwright
 
+from asistencia.client.scanner import Projection
+from asistencia.config import DEV_JWT_SECRET, Config
+from asistencia.tokens import User, mint_token
 from bench.lib import emit_json, report
 from tests.browser.harness import (
     CHROMIUM_ARGS,
@@ -100,6 +107,29 @@ def create_session(base: str) -> dict:
                                      headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
+
+
+# Four students of the session: two finish their rounds, one is midway, one has just joined,
+# so the dashboard, results and course pages have rows to lay out (as in class, not empty).
+CLASS = [(3, "Ana Rojas"), (3, "Benjamín Soto"), (1, "Camila Díaz"), (0, "Diego Pérez")]
+
+
+async def class_with_data(base: str, session: dict) -> None:
+    """Real phones (software passkeys, asistencia.client) join the session and scan its projected codes."""
+    from scripts.screenshots import ready_phone, scan_rounds
+
+    config = Config(jwt_secret=DEV_JWT_SECRET, webauthn_rp_id="localhost", webauthn_origin=base)
+    first = 1_970_000 + int(time.time()) % 10_000 * 10
+    students = [(rounds, User(first + i, f"bench{first + i}", "alumno", name)) for i, (rounds, name) in enumerate(CLASS)]
+    professor = User(1001, "profesora.demo@usm.cl", "profesor", "Profesora Demo")
+    async with aiohttp.ClientSession() as http:
+        phones = [(rounds, await ready_phone(http, config, base, user)) for rounds, user in students]
+        for _, phone in phones:
+            await phone.join(session["join_code"])
+        token = mint_token(config, user_id=professor.id, username=professor.username, role=professor.role,
+                           full_name=professor.full_name, ttl_seconds=600)
+        async with Projection.open(http, base, token, session["id"]) as projection:
+            await asyncio.gather(*(scan_rounds(phone, projection, rounds) for rounds, phone in phones if rounds))
 
 
 def pages(base: str, session: dict) -> list[tuple[str, str, str]]:
@@ -262,6 +292,7 @@ def main() -> None:
     args = parser.parse_args()
     base = args.url.rstrip("/")
     session = create_session(base)
+    asyncio.run(class_with_data(base, session))
     figures: dict = {"url": base, "load_average": os.getloadavg()}
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.only != "scanner":
