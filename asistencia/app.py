@@ -8,7 +8,7 @@ import weakref
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, METRICS, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
+from asistencia.appkeys import CONFIG, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.attendance.frame_clock import frame_clocks_ctx
 from asistencia.attendance.scan_batches import scan_batches_ctx
 from asistencia.auth import authentication
@@ -17,7 +17,7 @@ from asistencia.config import Config
 from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
-from asistencia.metrics import create_metrics
+from asistencia.metrics import METRICS, create_metrics
 from asistencia.middlewares import TrustedProxies, request_context
 from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx

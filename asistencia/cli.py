@@ -98,9 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "token":
             token(config, args)
         elif args.command == "dev":
-            from asistencia.devserver import run_dev
+            from asistencia.devserver import dev_environment
 
-            run_dev(config, environ, PROJECT_ROOT)
+            with dev_environment(config, environ, PROJECT_ROOT) as dev_config:
+                serve(dev_config)
     except (DependencyUnavailable, MigrationError) as exc:
         print(f"asistencia: {exc}", file=sys.stderr)
         return EXIT_DEPENDENCY

@@ -1,9 +1,10 @@
-"""`asistencia dev`: find or start PostgreSQL and Valkey, migrate, load demo data, serve."""
+"""`asistencia dev`: find or start PostgreSQL and Valkey, migrate and load demo data (the CLI then serves)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from asistencia.config import Config
@@ -49,9 +50,10 @@ def _banner(config: Config) -> str:
     return "\n".join(lines)
 
 
-def run_dev(config: Config, environ: Mapping[str, str], project_root: Path) -> None:
-    from asistencia.cli import serve
-
+@contextlib.contextmanager
+def dev_environment(config: Config, environ: Mapping[str, str], project_root: Path) -> Iterator[Config]:
+    """Local PostgreSQL and Valkey (found or started), migrated, with demo data; yields the
+    config pointing at them, for the caller to serve, and stops what it started on exit."""
     configured_db = environ.get("DATABASE_URL") or None
     with local_services(project_root, database_url=configured_db,
                         valkey_url=environ.get("VALKEY_URL") or None) as services:
@@ -63,4 +65,4 @@ def run_dev(config: Config, environ: Mapping[str, str], project_root: Path) -> N
         config = config.replace(database_url=dsn, valkey_url=services.valkey_url)
         asyncio.run(_prepare(config))
         print(_banner(config), flush=True)
-        serve(config)
+        yield config

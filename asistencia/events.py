@@ -21,9 +21,8 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from asistencia.appkeys import EVENTS, VALKEY
 from asistencia.batching import Batcher
-from asistencia.valkey import Valkey
+from asistencia.valkey import VALKEY, Valkey
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +132,9 @@ class EventHub:
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+
+EVENTS = web.AppKey("events", EventHub)
 
 
 def _glob_escape(text: str) -> str:

@@ -14,7 +14,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from asistencia.appkeys import METRICS, STARTED_AT, WEBSOCKETS
+from asistencia.appkeys import STARTED_AT, WEBSOCKETS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,9 @@ class Metrics:
         # A WebSocket (101) "answers" when it closes: its lifetime would swamp the histogram.
         if status != 101:
             self.latency.labels(route).observe(seconds)
+
+
+METRICS = web.AppKey("metrics", Metrics)
 
 
 def _route_of(request: web.Request) -> str:

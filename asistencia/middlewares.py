@@ -12,9 +12,10 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_remotes import XForwardedFiltered
 
-from asistencia.appkeys import METRICS, REQUEST_ID, USER
+from asistencia.appkeys import REQUEST_ID, USER
 from asistencia.auth import Handler
 from asistencia.errors import ApiError
+from asistencia.metrics import METRICS
 
 log = logging.getLogger("asistencia.access")
 errors_log = logging.getLogger("asistencia.errors")

@@ -51,11 +51,12 @@ from webauthn.helpers.structs import (
 
 from asistencia.config import Config
 from asistencia.errors import ApiError, BadRequest, Refused
-from asistencia.store.challenges import TTL_SECONDS
 from asistencia.tokens import User
 
 ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256]
-TIMEOUT_MS = TTL_SECONDS * 1000
+# How long a ceremony may take; its challenge lives as long (store/challenges.py).
+CEREMONY_SECONDS = 300
+TIMEOUT_MS = CEREMONY_SECONDS * 1000
 
 # (credential id, transports) of a stored device, for exclude/allow lists.
 CredentialRef = tuple[bytes, Sequence[str]]

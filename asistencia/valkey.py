@@ -15,7 +15,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from asistencia.appkeys import CONFIG, VALKEY
+from asistencia.appkeys import CONFIG
 from asistencia.waiting import wait_until_ready
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ class Valkey:
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(part) for part in parts)
+
+
+VALKEY = web.AppKey("valkey", Valkey)
 
 
 def create_client(url: str, *, client_name: str | None = "asistencia", max_connections: int = 200,

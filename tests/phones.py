@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from asistencia.appkeys import VALKEY
 from asistencia.client import Authenticator, Device, RequestRefused
 from asistencia.config import Config
 from asistencia.store import session_keys
+from asistencia.valkey import VALKEY
 
 
 def phone(client, config: Config, token: str, *, authenticator: Authenticator | None = None,

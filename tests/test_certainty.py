@@ -1,4 +1,4 @@
-"""The certainty rule and the statuses it leads to (README, "Certainty"), at its edges."""
+"""The certainty rule and the statuses it leads to (docs/architecture.md, "Certainty and status"), at its edges."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from asistencia.domain.csv_export import attachment_filename, neutralise, plain_
 from tests import class_data
 from tests.helpers import bearer, error_of
 
-# The documented column order (README, "Reports and exports").
+# The documented column order (docs/api.md, "CSV conventions").
 ATTENDANCE_COLUMNS = ["rut", "full_name", "status", "computed_status", "certainty", "rounds_completed",
                       "rt_mean_ms", "rt_sd_ms", "rt_min_ms", "rt_max_ms", "rt_median_ms", "failures",
                       "joined_at", "origin_ip", "override_note", "overridden_by", "overridden_at"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 
-from asistencia.appkeys import FRAME_CLOCKS
 from asistencia.attendance import projection
+from asistencia.attendance.frame_clock import FRAME_CLOCKS
 
 
 def _session(session_id: int, minutes_left: float = 30) -> dict:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from asistencia.appkeys import EVENTS
+from asistencia.events import EVENTS
 from tests import class_data
 from tests.helpers import bearer, error_of
 

@@ -10,10 +10,11 @@ import time
 
 import aiohttp
 
-from asistencia.appkeys import EVENTS, QR_POOL, VALKEY
 from asistencia.attendance import projection
+from asistencia.events import EVENTS
 from asistencia.store import session_keys
-from asistencia.store.qr_pool import StaleQr
+from asistencia.store.qr_pool import QR_POOL, StaleQr
+from asistencia.valkey import VALKEY
 from asistencia.ws import const
 from tests.classroom import PROFESSOR_ID, open_session, projector, scanner, sighting
 from tests.helpers import bearer

@@ -329,7 +329,7 @@ async def test_a_passed_round_is_written_only_while_the_student_is_still_on_it(c
 async def test_a_refused_scan_racing_a_close_costs_nothing(classroom, pg):
     """The session closes between a scan's pre-check and its refusal being recorded: the refusal
     is SESSION_CLOSED, spends no attempt and leaves the closed session's counters as the close set them."""
-    from asistencia.appkeys import QR_POOL
+    from asistencia.store.qr_pool import QR_POOL
     student = classroom.scanners[0]
     seen = await sighting(student, classroom.screen)
     bad = student.proof_for(seen.payload, round_=2)
@@ -363,7 +363,7 @@ async def test_valkey_down_mid_scan_is_503_and_leaves_nothing_behind(classroom, 
     attempt spent — and the same QR scans fine once Valkey answers again."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from asistencia.appkeys import QR_POOL
+    from asistencia.store.qr_pool import QR_POOL
     student = classroom.scanners[0]
     seen = await sighting(student, classroom.screen)
     pool = classroom.client.app[QR_POOL]

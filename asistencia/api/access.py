@@ -7,11 +7,12 @@ from marshmallow import Schema, fields, validate
 
 from asistencia import access
 from asistencia.api.enrollment import device_json
-from asistencia.appkeys import PG_POOL, VALKEY
+from asistencia.appkeys import PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.openapi import documented
 from asistencia.store import devices, session_keys
 from asistencia.validation import load_query
+from asistencia.valkey import VALKEY
 
 
 class AccessStateQuery(Schema):

@@ -12,7 +12,7 @@ from aiohttp import web
 from marshmallow import Schema, fields, validate
 
 from asistencia import passkeys
-from asistencia.appkeys import CONFIG, PG_POOL, VALKEY
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.crypto import b64url_encode
 from asistencia.db import transaction
@@ -21,6 +21,7 @@ from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys, users
 from asistencia.store.devices import Device
 from asistencia.validation import load, read_json
+from asistencia.valkey import VALKEY
 
 # The client's own identifier for the phone (kept in its storage), as the devices table allows.
 Fingerprint = fields.String(required=True, validate=validate.Length(min=1, max=256))

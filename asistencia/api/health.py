@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from asistencia import __version__
-from asistencia.appkeys import CONFIG, PG_POOL, STARTED_AT, VALKEY
+from asistencia.appkeys import CONFIG, PG_POOL, STARTED_AT
 from asistencia.openapi import documented
+from asistencia.valkey import VALKEY
 
 
 async def _postgres(app: web.Application) -> None:

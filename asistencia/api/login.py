@@ -12,13 +12,14 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from asistencia import crypto, passkeys
-from asistencia.appkeys import CONFIG, PG_POOL, VALKEY
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.errors import ApiError, BadRequest, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys
 from asistencia.validation import read_json
+from asistencia.valkey import VALKEY
 
 
 class LoginOptionsRequest(Schema):

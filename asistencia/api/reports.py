@@ -14,12 +14,13 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema, fields, validate
 
-from asistencia.appkeys import CONFIG, EVENTS, PG_POOL
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.domain import attendance_list, course_summary, legacy_export
 from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
 from asistencia.errors import NotFound, Refused
+from asistencia.events import EVENTS
 from asistencia.openapi import documented
 from asistencia.store import overrides, reports, users
 from asistencia.validation import load, load_query, read_json

@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from asistencia.appkeys import CONFIG, FRAME_CLOCKS
+from asistencia.appkeys import CONFIG
 from asistencia.attendance import projection
 from asistencia.domain.projection import next_deadline, slot_point, to_slot_point
 from asistencia.store.qr_pool import Frame
@@ -173,6 +173,9 @@ class FrameClocks:
             clock.stop()
         for clock in clocks:
             await clock.wait_stopped()
+
+
+FRAME_CLOCKS = web.AppKey("frame_clocks", FrameClocks)
 
 
 async def frame_clocks_ctx(app: web.Application) -> AsyncIterator[None]:

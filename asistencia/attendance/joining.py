@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, VALKEY
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.sessions import keep_until
@@ -17,8 +17,11 @@ from asistencia.domain import counters, rounds
 from asistencia.domain.networks import address_or_none, is_allowed
 from asistencia.domain.projection import projectable_ms
 from asistencia.domain.qr_payload import MAX_ID, round_qr
+from asistencia.events import EVENTS
 from asistencia.store import class_sessions, registrations, session_keys, users
+from asistencia.store.qr_pool import QR_POOL
 from asistencia.tokens import User
+from asistencia.valkey import VALKEY
 
 log = logging.getLogger(__name__)
 

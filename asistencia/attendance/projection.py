@@ -9,14 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
-from asistencia.appkeys import CONFIG, PG_POOL, QR_POOL, VALKEY
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import wire
 from asistencia.attendance.sessions import fraud_json, keep_until
 from asistencia.db import cursor
 from asistencia.domain.projection import projectable_ms
 from asistencia.domain.qr_payload import decoy, round_qr
 from asistencia.store import class_sessions, registrations, scan_failures, session_keys
-from asistencia.store.qr_pool import Frame, StaleQr
+from asistencia.store.qr_pool import QR_POOL, Frame, StaleQr
+from asistencia.valkey import VALKEY
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from typing import Any
 import aiopg
 from aiohttp import web
 
-from asistencia.appkeys import PG_POOL, SCAN_BATCHES, VALKEY
+from asistencia.appkeys import PG_POOL
 from asistencia.batching import Batcher
 from asistencia.db import cursor
 from asistencia.store import registrations, session_keys
 from asistencia.store.session_keys import SessionKey
-from asistencia.valkey import Valkey
+from asistencia.valkey import VALKEY, Valkey
 
 Row = dict[str, Any]
 
@@ -39,6 +39,9 @@ class ScanBatches:
         await self.session_keys.drain()
         await self.contexts.drain()
         await self.passes.drain()
+
+
+SCAN_BATCHES = web.AppKey("scan_batches", ScanBatches)
 
 
 def scan_batches(pool: aiopg.Pool, vk: Valkey) -> ScanBatches:

@@ -25,9 +25,10 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, SCAN_BATCHES
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
+from asistencia.attendance.scan_batches import SCAN_BATCHES
 from asistencia.attendance.sessions import keep_until
 from asistencia.crypto import totp_key, totp_matches
 from asistencia.db import transaction
@@ -36,8 +37,9 @@ from asistencia.domain.networks import address_or_none
 from asistencia.domain.projection import window_ms
 from asistencia.domain.qr_payload import RoundQr, round_qr
 from asistencia.domain.submission import ScanRefused, Submission, check
+from asistencia.events import EVENTS
 from asistencia.store import class_sessions, registrations, scan_failures
-from asistencia.store.qr_pool import Consumed
+from asistencia.store.qr_pool import QR_POOL, Consumed
 from asistencia.tokens import User
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from asistencia.appkeys import CONFIG, EVENTS, PG_POOL, QR_POOL, VALKEY
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, wire
 from asistencia.attendance.refusals import refusal
 from asistencia.db import cursor, transaction
@@ -17,8 +17,11 @@ from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.join_code import new_join_code
 from asistencia.domain.projection import projectable_ms
 from asistencia.domain.qr_payload import decoy, round_qr
+from asistencia.events import EVENTS
 from asistencia.store import class_sessions, registrations, scan_failures, session_keys, users
+from asistencia.store.qr_pool import QR_POOL
 from asistencia.tokens import User
+from asistencia.valkey import VALKEY
 
 log = logging.getLogger(__name__)
 

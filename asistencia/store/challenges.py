@@ -17,9 +17,10 @@ import os
 
 from asistencia.crypto import b64url_decode, b64url_encode
 from asistencia.errors import Conflict, Gone
+from asistencia.passkeys import CEREMONY_SECONDS
 from asistencia.valkey import Valkey
 
-TTL_SECONDS = 300
+TTL_SECONDS = CEREMONY_SECONDS
 CHALLENGE_BYTES = 32
 ENROLLMENT = "enrollment"
 LOGIN = "login"

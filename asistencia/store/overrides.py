@@ -3,7 +3,7 @@
 The outcome row may not exist yet (the student is still scanning, or the
 session is not finalised): the override creates it with `computed_status`
 NULL. Finalisation and outcome computation then fill `computed_status` and
-the figures but keep `status` of an overridden row (README, "Overrides").
+the figures but keep `status` of an overridden row (docs/api.md, "Overrides").
 """
 
 from __future__ import annotations

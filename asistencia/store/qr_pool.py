@@ -17,10 +17,9 @@ from aiohttp import web
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from asistencia.appkeys import QR_POOL, VALKEY
 from asistencia.batching import Batcher
 from asistencia.domain.qr_payload import RoundQr
-from asistencia.valkey import Valkey
+from asistencia.valkey import VALKEY, Valkey
 
 _KEY_NAMES = ("pool", "entry", "first", "last", "used", "live", "decoys", "seq", "frame")
 
@@ -150,6 +149,9 @@ class QrPool:
         """The entry id of the student's live QR (tests and diagnostics)."""
         value = await self._vk.client.hget(self.keys(session_id)[_KEY_NAMES.index("live")], str(owner))
         return value.decode() if value else None
+
+
+QR_POOL = web.AppKey("qr_pool", QrPool)
 
 
 def _stale(item: bytes) -> StaleQr:

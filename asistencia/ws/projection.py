@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 
 from marshmallow import fields
 
-from asistencia.appkeys import CONFIG, EVENTS, FRAME_CLOCKS
+from asistencia.appkeys import CONFIG
 from asistencia.attendance import announce, projection, wire
+from asistencia.attendance.frame_clock import FRAME_CLOCKS
 from asistencia.attendance.refusals import refusal
 from asistencia.attendance.schemas import ID_RANGE
 from asistencia.auth import STAFF
 from asistencia.domain.projection import next_deadline
+from asistencia.events import EVENTS
 from asistencia.store.qr_pool import Frame
 from asistencia.ws import messages
 from asistencia.ws.commands import CommandSchema, command

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from asistencia.appkeys import EVENTS
 from asistencia.attendance import announce, joining, scanning
 from asistencia.attendance.schemas import JoinSchema, ScanSchema
 from asistencia.auth import STUDENT
+from asistencia.events import EVENTS
 from asistencia.ws import messages
 from asistencia.ws.commands import CommandSchema, command
 from asistencia.ws.connection import Connection

@@ -12,10 +12,10 @@ import pytest
 from playwright.async_api import expect
 
 from asistencia import crypto
-from asistencia.appkeys import VALKEY
 from asistencia.demo import DEMO_USERS
 from asistencia.store import session_keys
 from asistencia.tokens import mint_token
+from asistencia.valkey import VALKEY
 from tests.browser.harness import add_virtual_authenticator, call_module, save_screenshot
 
 pytestmark = pytest.mark.browser
