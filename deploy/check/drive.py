@@ -23,9 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -78,14 +78,12 @@ class Hawaii:
             return body["token"]
 
 
+@dataclasses.dataclass(frozen=True)
 class Student:
-    """A student with an enrolled, logged-in phone; `token` is refreshed from PHP when asked."""
+    """A student whose phone is enrolled and logged in: the PHP-issued token and the session key."""
 
-    def __init__(self, rut: str, php_session: str, token: str, key: bytes) -> None:
-        self.rut = rut
-        self.php_session = php_session
-        self.token = token
-        self.key = key
+    token: str
+    key: bytes
 
 
 async def ready_student(http: aiohttp.ClientSession, apache: str, hawaii: Hawaii, rut: str,
@@ -95,7 +93,7 @@ async def ready_student(http: aiohttp.ClientSession, apache: str, hawaii: Hawaii
     phone = Device(http, apache, token, Authenticator(rp_id=rp_id, origin=origin))
     await phone.enroll()
     login = await phone.login()
-    return Student(rut, php_session, token, login.key)
+    return Student(token, login.key)
 
 
 async def api(http: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs: Any) -> Any:
@@ -221,7 +219,9 @@ async def run_class(args: argparse.Namespace) -> dict[str, Any]:
             if args.kill_after_round:
                 await asyncio.wait_for(rounds_done.get(), CLASS_TIMEOUT)
                 killed_at = time.monotonic() - started
-                subprocess.run(args.kill_after_round, shell=True, check=True)
+                kill = await asyncio.create_subprocess_shell(args.kill_after_round)
+                if await kill.wait() != 0:
+                    raise Failed(f"{args.kill_after_round} exited {kill.returncode}")
             try:
                 done = await asyncio.wait_for(asyncio.gather(*runs), CLASS_TIMEOUT)
             except asyncio.TimeoutError:

@@ -48,11 +48,17 @@ function hawaii_user(array $session)
         $username = (string) $session['email'];
         $userId = (int) $session['user_id'];
     }
-    $user = array('userId' => $userId, 'username' => $username, 'rol' => $rol);
+    $user = array('userId' => $userId, 'username' => asistencia_utf8($username), 'rol' => $rol);
     if (!empty($session['nombre'])) {
-        $user['nombreCompleto'] = (string) $session['nombre'];
+        $user['nombreCompleto'] = asistencia_utf8((string) $session['nombre']);
     }
     return $user;
+}
+
+/** Text as UTF-8: a legacy session may hold ISO-8859-1 ("Muñoz"), which json_encode refuses. */
+function asistencia_utf8($text)
+{
+    return preg_match('//u', $text) === 1 ? $text : iconv('ISO-8859-1', 'UTF-8', $text);
 }
 
 /** One KEY=value setting of a .env file (comments, blank lines, quotes and "export " allowed), or null. */
