@@ -19,6 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Public, well-known value: usable only in dev mode, refused otherwise.
 DEV_JWT_SECRET = "asistencia-dev-secret-do-not-use-in-production"
 MIN_SECRET_BYTES = 32
+# Where TRUSTED_PROXIES=gateway looks up this network namespace's default gateway.
+ROUTE_TABLE = Path("/proc/net/route")
+_RTF_GATEWAY = 0x2
 
 
 class ConfigError(Exception):
@@ -95,9 +98,33 @@ def _float(name: str, raw: str, *, minimum: float, maximum: float) -> float:
     return value
 
 
-def _networks(name: str, raw: str) -> tuple:
+def default_gateway(route_table: str) -> ipaddress.IPv4Address | None:
+    """The gateway of the IPv4 default route in a /proc/net/route listing, if there is one."""
+    for line in route_table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000" \
+                and int(fields[3], 16) & _RTF_GATEWAY:
+            return ipaddress.IPv4Address(bytes.fromhex(fields[2])[::-1])
+    return None
+
+
+def _gateway(name: str, route_table: Path) -> ipaddress.IPv4Network:
+    """`gateway`: the hop a container's published port delivers host connections from."""
+    try:
+        gateway = default_gateway(route_table.read_text())
+    except OSError:
+        gateway = None
+    if gateway is None:
+        raise ConfigError(f"{name} names 'gateway', but {route_table} shows no IPv4 default route")
+    return ipaddress.ip_network(gateway)
+
+
+def _networks(name: str, raw: str, route_table: Path = ROUTE_TABLE) -> tuple:
     networks = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
+        if item == "gateway":
+            networks.append(_gateway(name, route_table))
+            continue
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
@@ -126,7 +153,8 @@ def _origin(name: str, raw: str) -> str:
     return origin
 
 
-def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Config:
+def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None,
+                route_table: Path = ROUTE_TABLE) -> Config:
     """Build a Config from the environment, with .env values filling the gaps."""
     env: dict[str, str] = {}
     dotenv_path = env_file if env_file is not None else Path.cwd() / ".env"
@@ -184,7 +212,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         webauthn_rp_id=get("WEBAUTHN_RP_ID") or defaults.webauthn_rp_id,
         webauthn_rp_name=get("WEBAUTHN_RP_NAME") or defaults.webauthn_rp_name,
         webauthn_origin=_origin("WEBAUTHN_ORIGIN", get("WEBAUTHN_ORIGIN") or defaults.webauthn_origin),
-        trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "127.0.0.1")),
+        trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "127.0.0.1"), route_table),
         log_level=log_level,
         timezone=_timezone("TIMEZONE", get("TIMEZONE") or defaults.timezone),
         token_url=get("TOKEN_URL") or ("/api/dev/token" if dev else defaults.token_url),

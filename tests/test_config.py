@@ -62,3 +62,29 @@ def test_trusted_proxies_list(tmp_path):
     config = load_config({"JWT_SECRET": REAL_SECRET, "TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16,::1"},
                          env_file=tmp_path / "none")
     assert [str(n) for n in config.trusted_proxies] == ["10.0.0.1/32", "192.168.0.0/16", "::1/128"]
+
+
+# /proc/net/route inside a podman container: the default route via the network's gateway.
+ROUTES_WITHOUT_DEFAULT = (
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    "eth0\t00005A0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+)
+CONTAINER_ROUTES = ROUTES_WITHOUT_DEFAULT + "eth0\t00000000\t01005A0A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+
+
+def test_trusted_proxies_gateway_is_the_default_route_s_gateway(tmp_path):
+    routes = tmp_path / "route"
+    routes.write_text(CONTAINER_ROUTES)
+    config = load_config({"JWT_SECRET": REAL_SECRET, "TRUSTED_PROXIES": "gateway, 127.0.0.1"},
+                         env_file=tmp_path / "none", route_table=routes)
+    assert [str(n) for n in config.trusted_proxies] == ["10.90.0.1/32", "127.0.0.1/32"]
+
+
+@pytest.mark.parametrize("routes", [ROUTES_WITHOUT_DEFAULT, None])
+def test_trusted_proxies_gateway_without_a_default_route_names_the_variable(routes, tmp_path):
+    table = tmp_path / "route"
+    if routes is not None:
+        table.write_text(routes)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES.*gateway"):
+        load_config({"JWT_SECRET": REAL_SECRET, "TRUSTED_PROXIES": "gateway"},
+                    env_file=tmp_path / "none", route_table=table)
