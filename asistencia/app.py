@@ -9,6 +9,7 @@ import weakref
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
+from asistencia.assets import load_assets
 from asistencia.attendance.frame_clock import frame_clocks_ctx
 from asistencia.attendance.scan_batches import scan_batches_ctx
 from asistencia.auth import authentication
@@ -54,6 +55,7 @@ def create_app(config: Config) -> web.Application:
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
                             qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx])
+    app.on_startup.append(load_assets)
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

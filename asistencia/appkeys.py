@@ -3,7 +3,7 @@
 A key whose value is one of our classes that itself uses app state is declared
 beside that class instead (`VALKEY` in `valkey.py`, `EVENTS` in `events.py`,
 `QR_POOL` in `store/qr_pool.py`, `FRAME_CLOCKS` and `SCAN_BATCHES` in their
-`attendance/` modules, `METRICS` in `metrics.py`), as aiohttp's docs do: a keys
+`attendance/` modules, `METRICS` in `metrics.py`, `ASSETS` in `assets.py`), as aiohttp's docs do: a keys
 module importing those classes would import its own importers.
 """
 

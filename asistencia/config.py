@@ -62,7 +62,8 @@ class Config:
     countdown_seconds: int = 3
     auto_close_interval_seconds: float = 5.0
     migrations_dir: Path = PROJECT_ROOT / "migrations"
-    static_dir: Path = PROJECT_ROOT / "static"
+    # The browser files as scripts/build-static built them (assets.json, sw.js, static/).
+    static_dir: Path = PROJECT_ROOT / "build"
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)

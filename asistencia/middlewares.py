@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp_remotes import XForwardedFiltered
 
 from asistencia.appkeys import REQUEST_ID, USER
+from asistencia.assets import IMMUTABLE
 from asistencia.auth import Handler
 from asistencia.errors import ApiError
 from asistencia.metrics import METRICS
@@ -137,3 +138,22 @@ def _secure(request: web.Request, response: web.StreamResponse, request_id: str)
         headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
     if request.path.startswith("/api"):
         headers.setdefault("Cache-Control", "no-store")
+    elif request.path.startswith("/static/"):
+        # Every file there is named after its content (scripts/build-static).
+        if response.status in (200, 206, 304):
+            headers.setdefault("Cache-Control", IMMUTABLE)
+        headers.setdefault("Vary", "Accept-Encoding")
+    elif not wants_json(request):
+        # Pages name the current build's files: always ask the server again.
+        headers.setdefault("Cache-Control", "no-cache")
+        _compress_page(response)
+
+
+# Pages are rendered per request (a few KB); static files come compressed from the build.
+COMPRESS_PAGES_FROM_BYTES = 1024
+
+
+def _compress_page(response: web.StreamResponse) -> None:
+    if (isinstance(response, web.Response) and response.content_type == "text/html"
+            and response.body is not None and len(response.body) >= COMPRESS_PAGES_FROM_BYTES):
+        response.enable_compression()

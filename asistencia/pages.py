@@ -13,9 +13,9 @@ import jinja2
 from aiohttp import web
 from marshmallow import fields, validate
 
-from asistencia import __version__
 from asistencia.api.reports import OverrideBody
 from asistencia.appkeys import CONFIG
+from asistencia.assets import ASSETS
 from asistencia.attendance.schemas import MAX_NETWORKS, CreateSessionSchema
 from asistencia.domain import attendance_list
 from asistencia.i18n import Catalog
@@ -34,7 +34,10 @@ def setup_templates(app: web.Application, catalog: Catalog) -> None:
         catalog=catalog,
         dev=config.dev,
         page_config={"token_url": config.token_url, "dev": config.dev, "timezone": config.timezone},
-        static=lambda path: f"/static/{path}?v={__version__}",
+        # Resolved at render time: the build is read at startup, after this wiring.
+        asset=lambda name: app[ASSETS].url(name),
+        preloads=lambda entry: app[ASSETS].preload(entry),
+        prefetches=lambda entry: app[ASSETS].prefetch(entry),
     )
 
 
@@ -96,6 +99,12 @@ async def dashboard(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("scan.html")
 async def scan(request: web.Request) -> dict[str, Any]:
+    return {}
+
+
+@aiohttp_jinja2.template("offline.html")
+async def offline(request: web.Request) -> dict[str, Any]:
+    """What the installed scanner shows when the phone has no connection (its service worker keeps a copy)."""
     return {}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from asistencia import metrics, openapi, pages
+from asistencia import assets, metrics, openapi, pages
 from asistencia.api import access, attendance, dev, enrollment, health, identity, login, reports, sessions
 from asistencia.config import Config
 from asistencia.ws import endpoint
@@ -52,8 +52,11 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_get(PAGES + r"/sessions/{id:\d+}/dashboard", pages.dashboard)
     router.add_get(PAGES + r"/sessions/{id:\d+}/results", pages.results)
     router.add_get(f"{PAGES}/scan", pages.scan)
+    router.add_get(f"{PAGES}/sw.js", assets.service_worker)
+    router.add_get(f"{PAGES}/offline", pages.offline)
     router.add_get(PAGES + "/courses/{course_code}/summary", pages.course_summary)
     if config.dev:
         router.add_post("/api/dev/token", dev.dev_token)
-    if config.static_dir.is_dir():
-        router.add_static("/static", config.static_dir, append_version=False)
+    public = config.static_dir / assets.PUBLIC_DIR
+    if public.is_dir():
+        router.add_static("/static", public, append_version=False)

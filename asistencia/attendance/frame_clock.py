@@ -54,7 +54,6 @@ class FrameClock:
         self._on_stopped = on_stopped
         self._stopped = False
         self._task = asyncio.create_task(self._run(), name=f"frame-clock-{session['id']}")
-        self._task.add_done_callback(self._done)
 
     def add(self, listener: FrameListener, lost: LostListener) -> Callable[[], None]:
         """Deliver frames to `listener` from the next tick on (`lost()` if the clock fails);
@@ -79,16 +78,16 @@ class FrameClock:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-    def _done(self, task: asyncio.Task) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("frame clock failed", exc_info=task.exception(), extra={"session_id": self.session["id"]})
-            for lost in list(self._listeners.values()):
-                lost()
-
     async def _run(self) -> None:
         """A tick per slot on a fixed grid of absolute deadlines (no drift), until the session ends."""
         try:
             await self._tick_until_the_end()
+        except Exception:
+            # Its screens are told before the clock counts as stopped, so that whoever sees it
+            # stopped also sees them told (and the next screen starts a new clock).
+            log.exception("frame clock failed", extra={"session_id": self.session["id"]})
+            for lost in list(self._listeners.values()):
+                lost()
         finally:
             self._on_stopped(self)
 

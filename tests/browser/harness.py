@@ -7,17 +7,22 @@ video, screenshots, and the collector of page errors.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
+import functools
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Playwright
 
+from asistencia.assets import Assets
+from asistencia.config import Config
 from tests.helpers import ARTIFACTS
 
 SCREENSHOTS = ARTIFACTS / "browser"
@@ -53,14 +58,66 @@ async def launch_chromium(playwright: Playwright, *, fake_video: Path | None = N
 
 # --- JS modules ------------------------------------------------------------------
 
-async def call_module(page: Page, module: str, function: str, arg=None):
-    """Run `function(module, arg)` in the page, `module` imported from /static/js/lib/.
+@functools.cache
+def built_assets() -> Assets:
+    """The browser files the servers under test serve (scripts/test builds them first)."""
+    return Assets.load(Config().static_dir)
 
-    The import goes through the page's own CSP, like a page script's would.
+
+_SOURCE_PATH = re.compile(r"/static/((?:js|css)/[\w/.-]+?\.(?:js|css))")
+
+
+def built(script: str) -> str:
+    """`script` with every source path (`/static/js/lib/qr.js`) replaced by its built file's URL."""
+    return _SOURCE_PATH.sub(lambda match: built_assets().url(match.group(1)), script)
+
+
+async def call_module(page: Page, module: str, function: str, arg=None):
+    """Run `function(module, arg)` in the page, `module` (js/lib/) imported as built.
+
+    The import goes through the page's own CSP, like a page script's would;
+    source paths inside `function` are resolved to built files too.
     """
     path = json.dumps(f"/static/js/lib/{module}")
     script = f"async (arg) => {{ const module = await import({path}); return await ({function})(module, arg); }}"
-    return await page.evaluate(script, arg)
+    return await page.evaluate(built(script), arg)
+
+
+# --- what pages download ----------------------------------------------------------
+
+class Transfers:
+    """Every response a page (and its workers) got, with the bytes that came over the network."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[dict] = []
+        self._pending: set[asyncio.Task] = set()
+        page.on("requestfinished", self._finished)
+
+    def _finished(self, request) -> None:
+        task = asyncio.ensure_future(self._record(request))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _record(self, request) -> None:
+        response = await request.response()
+        sizes = await request.sizes()
+        transferred = max(0, sizes["responseHeadersSize"]) + max(0, sizes["responseBodySize"])
+        # Served by the service worker or the HTTP cache (no body came): nothing came over the network.
+        from_cache = response is not None and (response.from_service_worker or sizes["responseBodySize"] <= 0)
+        self.seen.append({"url": request.url, "at": time.monotonic(), "cached": from_cache,
+                          "status": response.status if response else None, "bytes": 0 if from_cache else transferred})
+
+    async def settle(self) -> None:
+        await asyncio.sleep(0.5)
+        if self._pending:
+            await asyncio.gather(*self._pending)
+
+    def network(self, since: float = 0.0) -> list[dict]:
+        """What came over the network (not from a cache) from `since` (time.monotonic()) on."""
+        return [seen for seen in self.seen if not seen["cached"] and seen["at"] >= since]
+
+    def static(self, since: float = 0.0) -> list[dict]:
+        return [seen for seen in self.seen if "/static/" in seen["url"] and not seen["cached"] and seen["at"] >= since]
 
 
 # --- errors a page must never show ------------------------------------------------------

@@ -41,10 +41,9 @@ async def test_dev_identity_comes_from_the_query_and_is_remembered_for_the_tab(o
     me = await call_module(page, "api.js", ME)
     assert me["role"] == "alumno" and me["id"] != 4242
 
-    elsewhere = await open_page(server, "/asistencia/")
-    # A module instance of its own ("?…"): the home page's script already configured the shared one.
-    me = await call_module(elsewhere, "api.js?unconfigured",
-                           """(api) => api.pageApi({ devRole: "admin" }).api.get("/api/me")""")
+    # A page whose own script has not configured api.js yet (the offline page has none).
+    elsewhere = await open_page(server, "/asistencia/offline")
+    me = await call_module(elsewhere, "api.js", """(api) => api.pageApi({ devRole: "admin" }).api.get("/api/me")""")
     assert me["role"] == "admin"
 
 

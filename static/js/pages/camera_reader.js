@@ -14,8 +14,14 @@ const FRAME_INTERVAL_MS = 110;
  * CameraError of camera.js.
  */
 export async function startReading(video, onTexts) {
-  await openCamera(video, { facingMode: "environment" });
+  // The worker (its decoder already in the cache) starts while the camera opens.
   const worker = new Worker(new URL("./qr_worker.js", import.meta.url), { type: "module" });
+  try {
+    await openCamera(video, { facingMode: "environment" });
+  } catch (error) {
+    worker.terminate();
+    throw error;
+  }
   const canvas = document.createElement("canvas");
   let running = true;
   let busy = false;

@@ -95,6 +95,7 @@ function takeSnapshot(snapshot) {
   counters.update(session.counters);
   renderSession();
   renderRoster();
+  $("dashboard").setAttribute("aria-busy", "false");
 }
 
 async function watch() {

@@ -170,5 +170,6 @@ if (page !== null) {
     await refresh();
   } catch (error) {
     showError(failure, error);
+    access.setAttribute("aria-busy", "false");
   }
 }

@@ -4,7 +4,7 @@
 // code and a join QR; the countdown, the time left and the live counters.
 // It reconnects by itself and projects again without a reload.
 
-import { drawQr } from "/static/js/lib/qr.js";
+import { drawQr } from "/static/js/lib/qr_encode.js";
 import { t } from "/static/js/lib/i18n.js";
 import { LiveSocket, State } from "/static/js/lib/socket.js";
 import { failPage, showPageError, startPage } from "./chrome.js";

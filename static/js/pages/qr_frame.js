@@ -2,7 +2,7 @@
 // several as a square grid drawn edge to edge (quiet zones touching), the
 // layout qr.js's decodeQrGrid reads best.
 
-import { drawQr } from "/static/js/lib/qr.js";
+import { drawQr } from "/static/js/lib/qr_encode.js";
 
 /** The side of the square grid for `perFrame` codes: 1, 2 (up to 4 codes), 3 (up to 9)… */
 export function gridSide(perFrame) {

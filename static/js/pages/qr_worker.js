@@ -1,5 +1,5 @@
 // The scanner's decoding, off the page's main thread (a module worker):
-// jsQR takes tens of milliseconds per camera frame and a grid search far
+// decoding takes tens of milliseconds per camera frame and a grid search far
 // more, which would otherwise delay the page's socket and screen. Each
 // message is a frame {data, width, height}; the answer, its QR texts.
 

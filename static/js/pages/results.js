@@ -149,6 +149,7 @@ if (page !== null) {
   } catch (error) {
     failPage(error);
   }
+  $("results").setAttribute("aria-busy", "false");
   if (data !== null) {
     await showFraud(page.api, sessionId).catch((error) => showError($("list-error"), error));
   }

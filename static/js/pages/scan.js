@@ -22,6 +22,7 @@ import { startReading } from "./camera_reader.js";
 import { errorText, showError, startPage, toast } from "./chrome.js";
 import { say } from "./dom.js";
 import { formatDateTime } from "./format.js";
+import { registerServiceWorker } from "./install.js";
 import { ScanRounds } from "./scan_rounds.js";
 import { statusBadge } from "./status_badge.js";
 
@@ -51,6 +52,7 @@ const RELOGIN_CODES = new Set(["PROOF_INVALID", "NOT_READY"]);
 // Login refusals after which only enrolling again helps.
 const ENROLL_CODES = new Set(["NOT_ENROLLED", "DEVICE_REVOKED", "SIGN_COUNT_REGRESSION", "DEVICE_NOT_FOUND"]);
 
+registerServiceWorker();
 const page = await startPage({ devRole: "alumno", roles: ["alumno"] });
 let socket = null;
 let rounds = null;

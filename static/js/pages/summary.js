@@ -106,4 +106,5 @@ if (page !== null) {
   } catch (error) {
     failPage(error);
   }
+  $("summary").setAttribute("aria-busy", "false");
 }
