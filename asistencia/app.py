@@ -19,7 +19,7 @@ from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
 from asistencia.metrics import METRICS, create_metrics
-from asistencia.middlewares import TrustedProxies, request_context
+from asistencia.middlewares import TrustedProxies, plain_server_header, request_context
 from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
@@ -56,6 +56,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
                             qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx])
     app.on_startup.append(load_assets)
+    app.on_response_prepare.append(plain_server_header)
     app.on_shutdown.append(close_all)
     if config.dev:
         app.on_startup.append(_announce_dev_mode)

@@ -114,7 +114,7 @@ async def test_status_reports_own_progress(client, prof, ready_student, token):
     status = await (await client.get(url, headers=bearer(student.token))).json()
     assert (status["state"], status["current_round"], status["attempts_left"]) == ("scanning", 1, 3)
     missing = await client.get("/api/attendance/status?session=999", headers=bearer(student.token))
-    assert await error_of(missing) == (404, "SESSION_NOT_FOUND")
+    assert await error_of(missing) == (404, "NOT_JOINED"), "a missing session looks like one not joined"
     bad = await client.get("/api/attendance/status?session=x", headers=bearer(student.token))
     assert await error_of(bad) == (400, "VALIDATION_FAILED")
 

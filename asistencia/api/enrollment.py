@@ -20,11 +20,11 @@ from asistencia.errors import Conflict, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys, users
 from asistencia.store.devices import Device
-from asistencia.validation import load, read_json
+from asistencia.validation import ID_RANGE, Text, load, read_json
 from asistencia.valkey import VALKEY
 
 # The client's own identifier for the phone (kept in its storage), as the devices table allows.
-Fingerprint = fields.String(required=True, validate=validate.Length(min=1, max=256))
+Fingerprint = Text(strip=False, required=True, validate=validate.Length(min=1, max=256))
 
 
 class EnrollmentOptionsRequest(Schema):
@@ -39,7 +39,7 @@ class EnrollmentVerifyRequest(Schema):
 
 
 class DevicePath(Schema):
-    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, strict=False, validate=ID_RANGE)
 
 
 def _iso(moment) -> str | None:

@@ -18,7 +18,7 @@ from asistencia.db import transaction
 from asistencia.errors import ApiError, BadRequest, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys
-from asistencia.validation import read_json
+from asistencia.validation import Text, read_json
 from asistencia.valkey import VALKEY
 
 
@@ -29,7 +29,7 @@ class LoginOptionsRequest(Schema):
 class LoginVerifyRequest(Schema):
     # Standard WebAuthn JSON, checked by py_webauthn (see enrollment).
     credential = fields.Dict(required=True)
-    client_public_key = fields.String(required=True)
+    client_public_key = Text(strip=False, required=True)
 
 
 def _not_enrolled() -> Refused:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import marshmallow
 
+from asistencia.validation import Text
+
 if TYPE_CHECKING:
     from asistencia.ws.connection import Connection
 
@@ -43,5 +45,5 @@ def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...]):
 class CommandSchema(marshmallow.Schema):
     """Every client message carries its `type` and may carry an `id` echoed in the reply."""
 
-    type = marshmallow.fields.String(required=True)
+    type = Text(required=True, strip=False)
     id = marshmallow.fields.Integer(load_default=None, strict=True)

@@ -6,16 +6,15 @@ Everything a connection started is undone in `finally`, whatever way it ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from asistencia.appkeys import REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
-from asistencia.errors import ApiError
+from asistencia.errors import DEPENDENCY_FAILURES, ApiError, dependency_down
 from asistencia.tokens import TokenError, User, VerifiedTokens
-from asistencia.validation import load
+from asistencia.validation import load, parse_json
 from asistencia.ws import (  # noqa: F401  (clock, projection, student register their commands)
     clock,
     const,
@@ -31,8 +30,8 @@ log = logging.getLogger(__name__)
 
 def _parse(text: str) -> dict[str, Any] | None:
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
+        message = parse_json(text)
+    except ApiError:
         return None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return None
@@ -77,6 +76,10 @@ async def dispatch(connection: Connection, message: dict[str, Any]) -> None:
         connection.send(messages.error(msg_id, exc))
     except CloseSocket:
         raise
+    except DEPENDENCY_FAILURES as exc:
+        log.warning("dependency down: %s: %s", type(exc).__name__, exc,
+                    extra={"request_id": connection.request_id, "command": message["type"]})
+        connection.send(messages.error(msg_id, dependency_down(exc)))
     except Exception:
         log.exception("websocket command failed",
                       extra={"request_id": connection.request_id, "command": message["type"]})
@@ -113,6 +116,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         connection = Connection(request.app, ws, user, request[REQUEST_ID], request.remote)
         connection.send(messages.auth_ok(user))
         await serve_commands(connection)
+    except Exception:
+        # After the upgrade an HTTP error response can no longer be sent: close the socket instead.
+        log.exception("websocket failed", extra={"request_id": request[REQUEST_ID]})
+        await _close(ws, const.CLOSE_INTERNAL_ERROR, "INTERNAL_ERROR")
     finally:
         if connection is not None:
             await connection.aclose()

@@ -16,7 +16,10 @@ def result(msg_id: int | None, data: dict[str, Any] | None = None) -> dict[str, 
 
 
 def error(msg_id: int | None, exc: ApiError) -> dict[str, Any]:
-    return {"type": "error", "id": msg_id, **exc.to_json()}
+    message = {"type": "error", "id": msg_id, **exc.to_json()}
+    if exc.retry_after is not None:
+        message["retry_after"] = exc.retry_after
+    return message
 
 
 def event(name: str, data: dict[str, Any]) -> dict[str, Any]:
