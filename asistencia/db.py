@@ -66,9 +66,21 @@ async def pg_pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
+async def connection(pool: aiopg.Pool) -> AsyncIterator[aiopg.Connection]:
+    """A pooled connection; one that broke (server restarted, network cut) is closed, not returned
+    to the pool, so the next request after PostgreSQL comes back gets a fresh one."""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            conn.close()
+            raise
+
+
+@contextlib.asynccontextmanager
 async def transaction(pool: aiopg.Pool) -> AsyncIterator[aiopg.Cursor]:
     """A cursor inside BEGIN … COMMIT (rolled back on any exception)."""
-    async with pool.acquire() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+    async with connection(pool) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         async with cur.begin():
             yield cur
 
@@ -76,5 +88,5 @@ async def transaction(pool: aiopg.Pool) -> AsyncIterator[aiopg.Cursor]:
 @contextlib.asynccontextmanager
 async def cursor(pool: aiopg.Pool) -> AsyncIterator[aiopg.Cursor]:
     """An autocommit cursor returning rows as dicts, for single statements."""
-    async with pool.acquire() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+    async with connection(pool) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         yield cur
