@@ -27,6 +27,7 @@ from asistencia.routes import setup_routes
 from asistencia.store.qr_pool import qr_pool_ctx
 from asistencia.tokens import VerifiedTokens
 from asistencia.valkey import valkey_ctx
+from asistencia.ws.caps import SOCKET_CAPS, SocketCaps
 from asistencia.ws.endpoint import close_all
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_app(config: Config) -> web.Application:
     app[VERIFIED_TOKENS] = VerifiedTokens(config)
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
+    app[SOCKET_CAPS] = SocketCaps(per_user=config.sockets_per_user, per_address=config.sockets_per_address)
     app[METRICS] = create_metrics(app)
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.

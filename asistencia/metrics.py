@@ -22,6 +22,8 @@ class Metrics:
     registry: CollectorRegistry
     requests: Counter
     latency: Histogram
+    rate_limited: Counter
+    scan_refusals_unrecorded: Counter
 
     def observe(self, request: web.Request, status: int, seconds: float) -> None:
         route = _route_of(request)
@@ -53,6 +55,12 @@ def create_metrics(app: web.Application) -> Metrics:
         latency=Histogram("asistencia_http_request_duration_seconds", "Time to answer, by route", ["route"],
                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
                           registry=registry),
+        rate_limited=Counter("asistencia_rate_limited", "Requests refused by a rate limit (429), by limit",
+                             ["limit"], registry=registry),
+        scan_refusals_unrecorded=Counter(
+            "asistencia_scan_refusals_unrecorded",
+            "Scan refusals that cost no attempt, past the per-student cap: counted, not recorded",
+            registry=registry),
     )
 
 

@@ -151,6 +151,8 @@ NEED_VALKEY = {
     "GET /api/access/state?fingerprint=f1", "POST /api/enrollment/options", "POST /api/login/options",
     "DELETE /api/login", "POST /api/attendance/join", "POST /api/attendance/scan",
     "DELETE /api/enrollment/devices/1",  # a revocation forgets the device's session key
+    # the per-user rate limit of passkey ceremonies is kept in Valkey
+    "POST /api/enrollment/verify", "POST /api/login/verify",
 }
 
 

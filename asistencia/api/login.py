@@ -13,6 +13,7 @@ from marshmallow import Schema, fields
 
 from asistencia import crypto, passkeys
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance import limits
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.errors import ApiError, BadRequest, NotFound, Refused
@@ -55,6 +56,7 @@ def _client_key(text: str) -> bytes:
 async def options(request: web.Request) -> web.Response:
     """Passkey request options for the enrolled phone; `challenge` is the server challenge."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     await read_json(request, LoginOptionsRequest())
     device = await devices.current(request.app[PG_POOL], user.id)
     if device is None or device.status != "enrolled":
@@ -72,6 +74,7 @@ async def verify(request: web.Request) -> web.Response:
     Replies with the server's ephemeral public key; the key itself never travels.
     """
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     app = request.app
     config, pool, vk = app[CONFIG], app[PG_POOL], app[VALKEY]
     body = await read_json(request, LoginVerifyRequest())

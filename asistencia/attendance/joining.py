@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.sessions import keep_until
 from asistencia.db import cursor, transaction
@@ -34,6 +34,7 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
     device login, or a process that died before putting it in the pool).
     """
     config = app[CONFIG]
+    await limits.spend(app, limits.joins(app), user.id)
     if user.id > MAX_ID:
         raise refusal("STUDENT_ID_UNSUPPORTED")
     with dependencies_required():

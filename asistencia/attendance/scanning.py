@@ -26,7 +26,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.scan_batches import SCAN_BATCHES
 from asistencia.attendance.sessions import keep_until
@@ -49,6 +49,7 @@ Row = dict[str, Any]
 
 async def scan(app: web.Application, user: User, remote: str | None, *, session_id: int, qr: str,
                proof: bytes) -> dict[str, Any]:
+    await limits.spend(app, limits.scans(app), user.id)
     with dependencies_required():
         batches = app[SCAN_BATCHES]
         key, context = await asyncio.gather(batches.session_keys.submit(user.id),
@@ -173,6 +174,8 @@ async def _record_refusal(app: web.Application, user: User, remote: str | None, 
     config = app[CONFIG]
     session_id = context["session_id"]
     counted = rounds.counts_against_attempts(code)
+    if not counted and not await limits.record_refusal(app, session_id, user.id):
+        return  # past the per-student cap: counted in /metrics only, so a flood fills no table or dashboard
     async with transaction(app[PG_POOL]) as cur:
         registration = await registrations.lock(cur, session_id, user.id)
         if not registration["session_open"]:

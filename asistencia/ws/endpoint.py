@@ -12,7 +12,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from asistencia.appkeys import REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
-from asistencia.errors import DEPENDENCY_FAILURES, ApiError, dependency_down
+from asistencia.attendance import limits
+from asistencia.errors import DEPENDENCY_FAILURES, ApiError, DependencyDown, RateLimited, dependency_down
+from asistencia.metrics import METRICS
 from asistencia.tokens import TokenError, User, VerifiedTokens
 from asistencia.validation import load, parse_json
 from asistencia.ws import (  # noqa: F401  (clock, projection, student register their commands)
@@ -22,6 +24,7 @@ from asistencia.ws import (  # noqa: F401  (clock, projection, student register 
     projection,
     student,
 )
+from asistencia.ws.caps import SOCKET_CAPS
 from asistencia.ws.commands import COMMANDS
 from asistencia.ws.connection import CloseSocket, Connection
 
@@ -66,12 +69,15 @@ async def dispatch(connection: Connection, message: dict[str, Any]) -> None:
     msg_id = message.get("id") if isinstance(message.get("id"), int) else None
     command = COMMANDS.get(message["type"])
     try:
+        await limits.spend(connection.app, limits.socket_messages(connection.app), connection.user.id)
         if command is None:
             raise ApiError(f"Unknown command {message['type']!r}", code="UNKNOWN_COMMAND")
         if connection.user.role not in command.roles:
             raise CloseSocket(const.CLOSE_FORBIDDEN, "ROLE_FORBIDDEN")
         data = load(command.schema, message)
         reply = await command.handler(connection, data)
+    except RateLimited:
+        raise CloseSocket(const.CLOSE_RATE_LIMITED, "RATE_LIMITED") from None
     except ApiError as exc:
         connection.send(messages.error(msg_id, exc))
     except CloseSocket:
@@ -103,19 +109,44 @@ async def serve_commands(connection: Connection) -> None:
             return
 
 
+async def _admission_refused(app: web.Application, user: User) -> tuple[int, str] | None:
+    """Why this user may not open one more socket now, as (close code, reason); None if they may."""
+    if app[SOCKET_CAPS].user_full(user.id):
+        app[METRICS].rate_limited.labels("sockets-per-user").inc()
+        return const.CLOSE_RATE_LIMITED, "SOCKETS_PER_USER"
+    try:
+        await limits.spend(app, limits.socket_connects(app), user.id)
+    except RateLimited:
+        return const.CLOSE_RATE_LIMITED, "RATE_LIMITED"
+    except DependencyDown:
+        return const.CLOSE_TRY_AGAIN_LATER, "DEPENDENCY_DOWN"
+    return None
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
+    app = request.app
+    caps = app[SOCKET_CAPS]
+    if caps.address_full(request.remote):
+        app[METRICS].rate_limited.labels("sockets-per-address").inc()
+        raise RateLimited("Too many open sockets from this address", code="SOCKETS_PER_ADDRESS", retry_after=10)
     ws = web.WebSocketResponse(heartbeat=const.HEARTBEAT_SECONDS, max_msg_size=const.MAX_MESSAGE_BYTES)
     await ws.prepare(request)
-    sockets = request.app[WEBSOCKETS]
+    sockets = app[WEBSOCKETS]
     sockets.add(ws)
     connection: Connection | None = None
     try:
-        user = await authenticate(ws, request.app[VERIFIED_TOKENS])
-        if user is None:
-            return ws
-        connection = Connection(request.app, ws, user, request[REQUEST_ID], request.remote)
-        connection.send(messages.auth_ok(user))
-        await serve_commands(connection)
+        with caps.address(request.remote):
+            user = await authenticate(ws, app[VERIFIED_TOKENS])
+            if user is None:
+                return ws
+            refused = await _admission_refused(app, user)
+            if refused is not None:
+                await _close(ws, *refused)
+                return ws
+            with caps.user(user.id):
+                connection = Connection(app, ws, user, request[REQUEST_ID], request.remote)
+                connection.send(messages.auth_ok(user))
+                await serve_commands(connection)
     except Exception:
         # After the upgrade an HTTP error response can no longer be sent: close the socket instead.
         log.exception("websocket failed", extra={"request_id": request[REQUEST_ID]})
