@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow
 from marshmallow import fields, validate
 
@@ -85,6 +87,7 @@ class ScanSchema(marshmallow.Schema):
     session = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     qr = Text(required=True, strip=False, validate=[
         validate.Length(equal=TEXT_LENGTH),
-        validate.ContainsOnly(BASE45_ALPHABET, error="Not a QR text (base45)."),
+        # A pattern, not ContainsOnly: the OpenAPI description shows it as one (ContainsOnly became an enum).
+        validate.Regexp(f"^[{re.escape(BASE45_ALPHABET)}]*$", error="Not a QR text (base45)."),
     ])
     proof = Base64UrlBytes(required=True)
