@@ -71,6 +71,8 @@ class Config:
     # Open WebSockets per process: per user, and per client address (sized for a big class behind one NAT).
     sockets_per_user: int = 8
     sockets_per_address: int = 1500
+    # A socket whose token expired is closed this long after, unless the page sent a fresh one.
+    socket_token_grace_seconds: int = 60
     countdown_seconds: int = 3
     auto_close_interval_seconds: float = 5.0
     migrations_dir: Path = PROJECT_ROOT / "migrations"
@@ -249,6 +251,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
             "SCAN_REFUSALS_RECORDED_MAX", defaults.scan_refusals_recorded_max, 0, 100000),
         sockets_per_user=opt_int("SOCKETS_PER_USER", defaults.sockets_per_user, 1, 10000),
         sockets_per_address=opt_int("SOCKETS_PER_ADDRESS", defaults.sockets_per_address, 1, 1000000),
+        socket_token_grace_seconds=opt_int(
+            "SOCKET_TOKEN_GRACE_SECONDS", defaults.socket_token_grace_seconds, 0, 86400),
         countdown_seconds=opt_int("COUNTDOWN_SECONDS", defaults.countdown_seconds, 0, 30),
         auto_close_interval_seconds=opt_float(
             "AUTO_CLOSE_INTERVAL_SECONDS", defaults.auto_close_interval_seconds, 0.1, 300

@@ -114,6 +114,10 @@ class VerifiedTokens:
         self._verified: dict[str, _Verified] = {}
 
     def verify(self, token: str) -> User:
+        return self.verify_until(token)[0]
+
+    def verify_until(self, token: str) -> tuple[User, float]:
+        """The token's user and the moment (epoch seconds, leeway included) it stops being accepted."""
         # pop and re-insert: the dict's order is the order of last use.
         known = self._verified.pop(token, None)
         if known is None:
@@ -132,7 +136,7 @@ class VerifiedTokens:
         self._verified[token] = known
         if known.valid_from > now + leeway:
             raise _refuse("TOKEN_NOT_YET_VALID", "The token is not valid yet")
-        return known.user
+        return known.user, known.expires + leeway
 
 
 def _user_from_claims(claims: dict) -> User:

@@ -27,16 +27,18 @@ class Command:
     schema: marshmallow.Schema
     roles: tuple[str, ...]
     handler: CommandHandler
+    # Refused once the socket's token has expired (until the page sends a fresh one with `auth`).
+    live_token: bool
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...]):
+def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...], *, live_token: bool = True):
     def register(handler: CommandHandler) -> CommandHandler:
         if type_ in COMMANDS:
             raise RuntimeError(f"WebSocket command {type_!r} registered twice")
-        COMMANDS[type_] = Command(type_, schema, roles, handler)
+        COMMANDS[type_] = Command(type_, schema, roles, handler, live_token)
         return handler
 
     return register

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -17,12 +18,13 @@ from asistencia.errors import DEPENDENCY_FAILURES, ApiError, DependencyDown, Rat
 from asistencia.metrics import METRICS
 from asistencia.tokens import TokenError, User, VerifiedTokens
 from asistencia.validation import load, parse_json
-from asistencia.ws import (  # noqa: F401  (clock, projection, student register their commands)
+from asistencia.ws import (  # noqa: F401  (clock, projection, student, token_renewal register their commands)
     clock,
     const,
     messages,
     projection,
     student,
+    token_renewal,
 )
 from asistencia.ws.caps import SOCKET_CAPS
 from asistencia.ws.commands import COMMANDS
@@ -45,7 +47,7 @@ async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
     await ws.close(code=code, message=reason.encode()[:120])
 
 
-async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> User | None:
+async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> tuple[User, float] | None:
     """Wait for {"type":"auth","token":…}; close with the SPEC's code on anything else."""
     try:
         msg = await ws.receive(timeout=const.AUTH_TIMEOUT_SECONDS)
@@ -59,7 +61,7 @@ async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> Use
         await _close(ws, const.CLOSE_MALFORMED, "expected {\"type\":\"auth\",\"token\":…}")
         return None
     try:
-        return tokens.verify(message["token"])
+        return tokens.verify_until(message["token"])
     except TokenError as exc:
         await _close(ws, const.CLOSE_UNAUTHORIZED, exc.code)
         return None
@@ -74,6 +76,9 @@ async def dispatch(connection: Connection, message: dict[str, Any]) -> None:
             raise ApiError(f"Unknown command {message['type']!r}", code="UNKNOWN_COMMAND")
         if connection.user.role not in command.roles:
             raise CloseSocket(const.CLOSE_FORBIDDEN, "ROLE_FORBIDDEN")
+        if command.live_token and not connection.token_live():
+            raise TokenError("The socket's token has expired: send a fresh one with {\"type\":\"auth\"}",
+                             code="TOKEN_EXPIRED")
         data = load(command.schema, message)
         reply = await command.handler(connection, data)
     except RateLimited:
@@ -136,16 +141,18 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     connection: Connection | None = None
     try:
         with caps.address(request.remote):
-            user = await authenticate(ws, app[VERIFIED_TOKENS])
-            if user is None:
+            authenticated = await authenticate(ws, app[VERIFIED_TOKENS])
+            if authenticated is None:
                 return ws
+            user, token_expires = authenticated
             refused = await _admission_refused(app, user)
             if refused is not None:
                 await _close(ws, *refused)
                 return ws
             with caps.user(user.id):
-                connection = Connection(app, ws, user, request[REQUEST_ID], request.remote)
-                connection.send(messages.auth_ok(user))
+                connection = Connection(app, ws, user, token_expires, request[REQUEST_ID], request.remote)
+                connection.send(messages.auth_ok(user, token_expires - time.time()))
+                connection.start_task(token_renewal.close_when_expired(connection))
                 await serve_commands(connection)
     except Exception:
         # After the upgrade an HTTP error response can no longer be sent: close the socket instead.
