@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import weakref
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -42,6 +44,26 @@ async def _announce_dev_mode(app: web.Application) -> None:
     )
 
 
+def _in_order(*contexts: Callable[[web.Application], AsyncIterator[None]]):
+    """One cleanup context of several: if one fails to start, those already started are torn
+    down at once (run_app does not clean up after a failed startup: the PostgreSQL pool would
+    be left open when Valkey is unreachable)."""
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        # aclose() exits each context as a normal teardown (their code after `yield` runs).
+        stack = contextlib.AsyncExitStack()
+        try:
+            for context in contexts:
+                await stack.enter_async_context(contextlib.asynccontextmanager(context)(app))
+        except BaseException:
+            await stack.aclose()
+            raise
+        yield
+        await stack.aclose()
+
+    return resources
+
+
 def create_app(config: Config) -> web.Application:
     app = web.Application(
         middlewares=[TrustedProxies(config.trusted_proxies).middleware, request_context, authentication],
@@ -55,8 +77,8 @@ def create_app(config: Config) -> web.Application:
     app[METRICS] = create_metrics(app)
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
-    app.cleanup_ctx.extend([openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
-                            qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx])
+    app.cleanup_ctx.append(_in_order(openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
+                                     qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx))
     app.on_startup.append(load_assets)
     app.on_response_prepare.append(plain_server_header)
     app.on_shutdown.append(close_all)

@@ -25,7 +25,7 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 # Open to anyone: a stray Authorization header (a proxy's Basic credentials) is not read.
-UNAUTHENTICATED_PATHS = frozenset({"/health"})
+UNAUTHENTICATED_PATHS = frozenset({"/health", "/metrics"})  # /metrics checks METRICS_TOKEN itself
 
 
 @web.middleware

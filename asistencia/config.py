@@ -73,6 +73,8 @@ class Config:
     sockets_per_address: int = 1500
     # A socket whose token expired is closed this long after, unless the page sent a fresh one.
     socket_token_grace_seconds: int = 60
+    # /metrics answers only `Authorization: Bearer <metrics_token>` when set (HOST defaults to 0.0.0.0).
+    metrics_token: str | None = None
     countdown_seconds: int = 3
     auto_close_interval_seconds: float = 5.0
     migrations_dir: Path = PROJECT_ROOT / "migrations"
@@ -220,6 +222,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         jwt_secret=secret,
         jwt_issuer=get("JWT_ISSUER"),
         jwt_audience=get("JWT_AUDIENCE"),
+        metrics_token=get("METRICS_TOKEN") or None,
         host=get("HOST") or defaults.host,
         port=opt_int("PORT", defaults.port, 0, 65535),
         dev=dev,

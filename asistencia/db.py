@@ -41,7 +41,16 @@ async def connect_when_ready(dsn: str, *, maxsize: int, wait_seconds: float) -> 
         return pool
 
     return await wait_until_ready("PostgreSQL", describe_dsn(dsn), attempt, wait_seconds,
-                                  (psycopg2.OperationalError, OSError))
+                                  (psycopg2.OperationalError, OSError), permanent=refused_for_good)
+
+
+# What PostgreSQL says when the server is up but will never take this DSN: waiting cannot help.
+_PERMANENT_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf entry",
+                       "permission denied", "password authentication")
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg2.OperationalError) and any(text in str(exc) for text in _PERMANENT_REFUSALS)
 
 
 def describe_dsn(dsn: str) -> str:

@@ -8,13 +8,15 @@ route's pattern, never the raw path, to keep their number bounded.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import time
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from asistencia.appkeys import STARTED_AT, WEBSOCKETS
+from asistencia.appkeys import CONFIG, STARTED_AT, WEBSOCKETS
+from asistencia.errors import Unauthorized
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,11 @@ def create_metrics(app: web.Application) -> Metrics:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this process's metrics."""
+    """Prometheus text exposition of this process's metrics (with METRICS_TOKEN set, only for its bearer)."""
+    expected = request.app[CONFIG].metrics_token
+    if expected is not None:
+        sent = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(sent, f"Bearer {expected}".encode()):
+            raise Unauthorized("Send 'Authorization: Bearer <METRICS_TOKEN>'", code="METRICS_TOKEN")
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
