@@ -251,7 +251,8 @@ async def test_preconditions_are_refused_without_a_trace(classroom, pg, token, r
     outsider.session_id = classroom.session["id"]
     assert await _refused(outsider.submit(seen.text, outsider.proof_for(seen.payload))) == (404, "NOT_JOINED")
     student.session_id = 424242
-    assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (404, "SESSION_NOT_FOUND")
+    assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (404, "NOT_JOINED"), \
+        "a session that does not exist looks like one not joined"
     student.session_id = classroom.session["id"]
     from asistencia.store import session_keys
     await session_keys.delete(valkey, 101)

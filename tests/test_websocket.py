@@ -120,7 +120,7 @@ async def test_bad_join_and_scan_messages_are_refused_and_the_socket_goes_on(cli
         await ws.send_json({"type": "scan", "id": 2, "session": 999999, "qr": "A" * 75, "proof": "AAAA"})
         reply = await ws.receive_json(timeout=2)
         assert reply["type"] == "error" and reply["id"] == 2
-        assert reply["error"]["code"] == "SESSION_NOT_FOUND", reply
+        assert reply["error"]["code"] == "NOT_JOINED", reply
         await ws.send_json({"type": "join", "id": 3, "code": "ZZZZZZ"})
         reply = await ws.receive_json(timeout=2)
         assert reply["type"] == "error" and reply["id"] == 3 and reply["error"]["code"] == "JOIN_CODE_UNKNOWN", reply

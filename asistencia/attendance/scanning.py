@@ -55,7 +55,7 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
         key, context = await asyncio.gather(batches.session_keys.submit(user.id),
                                             batches.contexts.submit((session_id, user.id)))
         if context is None:
-            raise refusal("SESSION_NOT_FOUND")
+            raise refusal("NOT_JOINED")  # as for a session not joined: students need not learn which ids exist
         if not context["session_open"]:
             raise refusal("SESSION_CLOSED")
         if context["id"] is None:
