@@ -55,6 +55,14 @@ def _groups(per_group: int, relayed: int) -> list[str]:
         [f"relayed +{relay:g} s" for relay in RELAYS for _ in range(relayed)]
 
 
+def _group_order(group: str) -> tuple[int, float]:
+    return (HONEST.index(group), 0.0) if group in HONEST else (len(HONEST), _relay_seconds(group))
+
+
+def _relay_seconds(group: str) -> float:
+    return float(group.removeprefix("relayed +").removesuffix(" s"))
+
+
 def _delays(group: str) -> list[float]:
     """Seconds from decoding a showing to sending its answer, one per round."""
     if group == "fast":
@@ -65,8 +73,7 @@ def _delays(group: str) -> list[float]:
         delays = [random.uniform(*TYPICAL) for _ in range(ROUNDS)]
         delays[random.randrange(ROUNDS)] += random.uniform(*STALL)
         return delays
-    relay = float(group.removeprefix("relayed +").removesuffix(" s"))
-    return [relay + random.uniform(*FAST) for _ in range(ROUNDS)]
+    return [_relay_seconds(group) + random.uniform(*FAST) for _ in range(ROUNDS)]
 
 
 async def _phone(scanner: Scanner, screen: Projection, delays: list[float]) -> str:
@@ -120,7 +127,7 @@ async def _class(http: aiohttp.ClientSession, base_url: str, students: list[tupl
 
 def _summary(results: list[dict]) -> dict[str, dict[str, Any]]:
     by_group: dict[str, dict[str, Any]] = {}
-    for group in dict.fromkeys(result["group"] for result in results):
+    for group in sorted(dict.fromkeys(result["group"] for result in results), key=_group_order):
         mine = [result for result in results if result["group"] == group]
         present = sum(result["status"] == "PRESENT" for result in mine)
         certainty = [result["certainty"] for result in mine if result["certainty"] is not None]
