@@ -11,7 +11,7 @@ from aiohttp import web
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
-from asistencia.attendance.sessions import keep_until
+from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import cursor, transaction
 from asistencia.domain import counters, rounds
 from asistencia.domain.networks import address_or_none, is_allowed
@@ -66,7 +66,8 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             await announce.joined(app[EVENTS], session_id, wire.student_json(student),
                                   wire.counters_json(new_counters))
         if student["state"] == rounds.SCANNING:
-            qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time())
+            qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time(),
+                          texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="ensure", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))
     return wire.progress_json(session, student, attempts=config.scan_attempts, status=student["status"])
