@@ -17,12 +17,13 @@ from marshmallow import Schema, fields, validate
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
-from asistencia.domain import attendance_list, course_summary, legacy_export
+from asistencia.attendance import announce, wire
+from asistencia.domain import attendance_list, counters, course_summary, legacy_export
 from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
 from asistencia.errors import NotFound, Refused
 from asistencia.events import EVENTS
 from asistencia.openapi import documented
-from asistencia.store import overrides, reports, users
+from asistencia.store import class_sessions, overrides, reports, users
 from asistencia.validation import load, load_query, read_json
 
 # Where the classes happen: dates and local times in reports are this zone's.
@@ -189,18 +190,21 @@ async def override(request: web.Request) -> web.Response:
         if session["status"] == "cancelled":
             raise Refused("A cancelled session's attendance does not count; nothing to correct",
                           code="SESSION_CANCELLED")
-        registration = await overrides.registration_id(cur, session_id, user_id)
+        registration = await overrides.lock_registration(cur, session_id, user_id)
         if registration is None:
             raise NotFound("That student did not join this session", code="REGISTRATION_NOT_FOUND")
         await users.remember_in(cur, actor)
-        await overrides.override_outcome(cur, registration, actor_id=actor.id, status=body["status"],
-                                         note=body["note"].strip())
+        replaced = await overrides.override_outcome(cur, registration["id"], actor_id=actor.id,
+                                                    status=body["status"], note=body["note"].strip())
+        new_counters = await class_sessions.change_counters(
+            cur, session_id, counters.override_changes(registration["state"], replaced, body["status"]))
         [row] = await reports.registrations(cur, session_id, user_id)
         history = await reports.override_history(cur, session_id, user_id)
     student = attendance_list.student_entry(row, history.get(user_id, ()))
-    await request.app[EVENTS].publish(session_id, "override", {
-        "user_id": user_id, "status": student["status"], "computed_status": student["computed_status"],
-        "overridden_by": actor.id, "overridden_at": student["override"]["at"].isoformat()})
+    await announce.overridden(request.app[EVENTS], session_id, user_id=user_id, status=student["status"],
+                              computed_status=student["computed_status"], actor_id=actor.id,
+                              at=wire.timestamp(student["override"]["at"]),
+                              counters=wire.counters_json(new_counters))
     return _json({"student": student})
 
 

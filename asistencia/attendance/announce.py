@@ -72,6 +72,14 @@ async def reset(hub: EventHub, session_id: int, *, user_id: int, round_: int, ac
     await hub.publish(student_topic(session_id, user_id), "reset", {"session": session_id, "round": round_})
 
 
+async def overridden(hub: EventHub, session_id: int, *, user_id: int, status: str, computed_status: str | None,
+                     actor_id: int, at: str | None, counters: dict[str, int]) -> None:
+    """A professor set a student's status (never with the note: that stays in the results)."""
+    await _announce(hub, session_id, "override", {"user_id": user_id, "status": status,
+                                                  "computed_status": computed_status, "overridden_by": actor_id,
+                                                  "overridden_at": at}, counters)
+
+
 async def closed(hub: EventHub, session_id: int, *, closed_by: str, closed_at: str | None,
                  counters: dict[str, int]) -> None:
     data = {"session": session_id, "closed_by": closed_by, "closed_at": closed_at}

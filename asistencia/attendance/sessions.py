@@ -140,7 +140,8 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
         await registrations.save_progress(cur, registration["id"], after)
         await registrations.record_reset(cur, registration_id=registration["id"], actor_id=actor.id,
                                          round_=after.current_round)
-        new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after))
+        new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after),
+                                                            registration_id=registration["id"])
         student = await registrations.student(cur, session_id, user_id)
     log.info("student reset", extra={"session_id": session_id, "user_id": user_id, "actor_id": actor.id})
     try:

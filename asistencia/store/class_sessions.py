@@ -94,14 +94,28 @@ async def find_by_join_code(cur, join_code: str) -> Row | None:
     return await cur.fetchone()
 
 
-async def change_counters(cur, session_id: int, delta: dict[str, int]) -> Row:
-    """Apply increments from `domain.counters.changes`; returns the new counters."""
+async def change_counters(cur, session_id: int, delta: dict[str, int], *,
+                          registration_id: int | None = None) -> Row:
+    """Apply increments from `domain.counters`; returns the new counters.
+
+    With `registration_id` (a student's progress moving), nothing changes when
+    a professor has set that student's status: the override pinned them to its
+    counter. The caller holds the registration's row lock, as an override does.
+    """
     assignments = ", ".join(f"{name} = {name} + %({name})s" for name in counters.FIELDS)
+    returned = f"{', '.join(counters.FIELDS)}, version"
+    params = {**delta, "session_id": session_id, "registration_id": registration_id}
     await cur.execute(
         f"UPDATE session_counters SET {assignments}, version = version + 1 "
-        f"WHERE session_id = %(session_id)s RETURNING {', '.join(counters.FIELDS)}, version",
-        {**delta, "session_id": session_id},
+        "WHERE session_id = %(session_id)s AND NOT EXISTS ("
+        "  SELECT 1 FROM outcomes WHERE registration_id = %(registration_id)s AND overridden) "
+        f"RETURNING {returned}",
+        params,
     )
+    changed = await cur.fetchone()
+    if changed is not None:
+        return changed
+    await cur.execute(f"SELECT {returned} FROM session_counters WHERE session_id = %(session_id)s", params)
     return await cur.fetchone()
 
 

@@ -20,7 +20,7 @@ const connectionStatus = $("connection");
 const closeButton = $("close-session");
 const rosterRows = $("roster-rows");
 const counters = new LiveCounters($("counters"),
-  ["joined", "in_progress", "present", "late", "doubtful", "failed", "absent"].map((key) => ({ key, sum: [key] })));
+  ["joined", "in_progress", "present", "late", "doubtful", "justified", "failed", "absent"].map((key) => ({ key, sum: [key] })));
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
 let session = null;
