@@ -153,9 +153,13 @@ async def close(client, session_id: int, professor_token: str) -> dict:
     return await response.json()
 
 
-def cancel(pg, session_id: int) -> None:
+def cancel(pg, session_id: int, reason: str = "Sesión abierta por error") -> None:
+    """Cancelled by its own professor."""
     with pg.cursor() as cur:
-        cur.execute("UPDATE class_sessions SET status = 'cancelled', closed_at = now() WHERE id = %s", (session_id,))
+        cur.execute("""UPDATE class_sessions
+                          SET status = 'cancelled', closed_at = COALESCE(closed_at, now()), cancelled_at = now(),
+                              cancelled_by = professor_id, cancel_reason = %s
+                        WHERE id = %s""", (reason, session_id))
 
 
 def outcome_row(pg, session_id: int, user_id: int) -> dict | None:

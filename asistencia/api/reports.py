@@ -99,10 +99,16 @@ def _session_not_found() -> NotFound:
     return NotFound("No such session", code="SESSION_NOT_FOUND")
 
 
+def _cancelled() -> Refused:
+    return Refused("A cancelled session's attendance does not count: nothing to correct or export",
+                   code="SESSION_CANCELLED")
+
+
 def _session_header(session: dict[str, Any]) -> dict[str, Any]:
     header = {key: session[key] for key in (
         "id", "course_code", "course_name", "room", "semester", "block", "rounds", "duration_minutes",
-        "late_after_minutes", "join_code", "status", "created_at", "ends_at", "closed_at", "closed_by")}
+        "late_after_minutes", "join_code", "status", "created_at", "ends_at", "closed_at", "closed_by",
+        "cancelled_at", "cancel_reason")}
     header["professor"] = {"id": session["professor_id"], "username": session["professor_username"],
                            "full_name": session["professor_full_name"]}
     return header
@@ -141,9 +147,12 @@ async def attendance(request: web.Request) -> web.Response:
 @requires_role(*STAFF)
 @documented(query=AttendanceQuery, produces="text/csv")
 async def attendance_csv(request: web.Request) -> web.Response:
-    """Attendance list as a spreadsheet (UTF-8 with BOM, `;`), same filters as the JSON list."""
+    """Attendance list as a spreadsheet (UTF-8 with BOM, `;`), same filters as the JSON list; never of a
+    cancelled session."""
     query = load_query(request, AttendanceQuery())
     session, students = await _session_attendance(request)
+    if session["status"] == "cancelled":
+        raise _cancelled()
     chosen = attendance_list.select_students(students, statuses=query["status"], search=query["q"],
                                              sort=query["sort"])
     body = spreadsheet_csv(attendance_list.CSV_COLUMNS, map(attendance_list.csv_row, chosen))
@@ -188,8 +197,7 @@ async def override(request: web.Request) -> web.Response:
         if session is None:
             raise _session_not_found()
         if session["status"] == "cancelled":
-            raise Refused("A cancelled session's attendance does not count; nothing to correct",
-                          code="SESSION_CANCELLED")
+            raise _cancelled()
         registration = await overrides.lock_registration(cur, session_id, user_id)
         if registration is None:
             raise NotFound("That student did not join this session", code="REGISTRATION_NOT_FOUND")

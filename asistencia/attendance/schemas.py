@@ -66,11 +66,20 @@ class CreateSessionSchema(marshmallow.Schema):
     late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(0, 600))
     allowed_networks = fields.List(Network(), load_default=list, validate=validate.Length(max=MAX_NETWORKS))
+    # Chosen by the page once per filled form: sending it again opens nothing new (a double submit).
+    request_id = fields.UUID(load_default=None)
+
+
+class CancelSessionSchema(marshmallow.Schema):
+    reason = Text(required=True, validate=validate.Length(1, 500))
 
 
 class ListSessionsQuery(marshmallow.Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    course_code = Text(load_default=None, validate=validate.Length(1, 50))
+    professor = Text(load_default=None, validate=validate.Length(1, 200))
+    date = fields.Date(load_default=None)
 
 
 class SessionPath(marshmallow.Schema):
