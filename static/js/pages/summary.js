@@ -8,7 +8,7 @@ import { drawAttendanceChart } from "./attendance_chart.js";
 import { failPage, showError, startPage, toast } from "./chrome.js";
 import { fill, h, say } from "./dom.js";
 import { downloadFile } from "./download.js";
-import { formatDate, formatPercent } from "./format.js";
+import { formatDate, formatPercent, formatTime } from "./format.js";
 import { statusBadge } from "./status_badge.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,9 +24,12 @@ function apiPath(suffix) {
   return `/api/courses/${encodeURIComponent(courseCode)}/${suffix}${query}`;
 }
 
+// With the time of day: two sessions of one day must not look the same.
 function sessionLabel(session) {
   const date = formatDate(session.date, { short: true });
-  return session.block ? t("summary.col.session", { date, block: session.block }) : date;
+  const time = formatTime(session.created_at);
+  return session.block ? t("summary.col.session", { date, time, block: session.block })
+    : t("summary.col.session_no_block", { date, time });
 }
 
 function rateText(rate, attended, of) {
