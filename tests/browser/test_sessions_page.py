@@ -94,7 +94,7 @@ async def test_sessions_are_listed_active_first_opened_with_checked_fields_and_c
     await expect(page.locator("#new-session-error")).to_be_hidden()
 
     long_item = items(page).filter(has_text=LONG_NAME)
-    close_button = long_item.get_by_role("button", name=f"Cerrar la sesión de clase de {LONG_NAME} (INF-239)")
+    close_button = long_item.get_by_role("button", name=f"Cerrar sesión de clase de {LONG_NAME} (INF-239)")
     dialog = page.get_by_role("dialog", name="¿Cerrar esta sesión de clase?")
     # Second thoughts: cancelling closes nothing.
     await close_button.click()
