@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import statistics
 
-from asistencia.demo import student_id
+from asistencia.domain.rut import student_id
 
 # 10:00 in Santiago (UTC-3 in November).
 CLASS_START = datetime.datetime(2026, 11, 27, 13, 0, tzinfo=datetime.timezone.utc)

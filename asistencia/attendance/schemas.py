@@ -9,6 +9,7 @@ from asistencia.crypto import BASE45_ALPHABET, b64url_decode
 from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
+from asistencia.domain.rut import normalize as normalize_rut
 
 ID_RANGE = validate.Range(min=1, max=2**63 - 1)
 USER_ID_RANGE = validate.Range(min=0, max=2**63 - 1)
@@ -42,6 +43,17 @@ class JoinCode(fields.String):
         if len(code) != LENGTH or not code.isascii() or not code.isalpha():
             raise marshmallow.ValidationError(f"A join code is {LENGTH} letters.")
         return code
+
+
+class Rut(fields.String):
+    """A Chilean RUT with a right check digit, in the bridge's form ("12345678-5"); dots and dash optional."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        rut = normalize_rut(text) if len(text) <= 20 else None
+        if rut is None:
+            raise marshmallow.ValidationError("Not a RUT (digits, dash, check digit 0-9 or K) or a wrong check digit.")
+        return rut
 
 
 class Base64UrlBytes(fields.String):

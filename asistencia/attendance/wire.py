@@ -99,4 +99,5 @@ def student_json(row: Row) -> dict[str, Any]:
         "status": row["status"],
         "computed_status": row["computed_status"],
         "certainty": row["certainty"],
+        "manual": row["marked_by"] is not None,
     }

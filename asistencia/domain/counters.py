@@ -45,10 +45,14 @@ def standing(state: str, status: str | None) -> str:
     return "failed" if state == rounds.FAILED else "in_progress"
 
 
-def override_changes(state: str, replaced: str | None, status: str) -> dict[str, int]:
+def override_changes(state: str | None, replaced: str | None, status: str) -> dict[str, int]:
     """Counter increments for an override to `status` of a registration in `state` whose outcome
-    status was `replaced` (None: no outcome yet)."""
+    status was `replaced` (None: no outcome yet); `state` None: a professor's mark by hand
+    registered the student just now."""
     delta = dict.fromkeys(FIELDS, 0)
-    delta[standing(state, replaced)] -= 1
+    if state is None:
+        delta["joined"] = 1
+    else:
+        delta[standing(state, replaced)] -= 1
     delta[_BY_STATUS[status]] += 1
     return delta

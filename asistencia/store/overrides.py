@@ -1,4 +1,5 @@
-"""A professor's override of an outcome, and its audit row, in the caller's transaction.
+"""A professor's override of an outcome, and its audit row, in the caller's transaction;
+and the registration a professor makes by hand for a student who could not join.
 
 The outcome row may not exist yet (the student is still scanning, or the
 session is not finalised): the override creates it with `computed_status`
@@ -35,6 +36,20 @@ _AUDIT = """
 INSERT INTO outcome_overrides (registration_id, actor_id, from_status, to_status, note, at)
 VALUES (%(registration_id)s, %(actor_id)s, %(from_status)s, %(status)s, %(note)s, %(at)s)
 """
+
+
+async def register_by_hand(cur, session_id: int, user_id: int, *, actor_id: int) -> dict | None:
+    """A registration a professor makes for a student who never joined (no device, no address);
+    None when the student has one already."""
+    await cur.execute(
+        """
+        INSERT INTO registrations (session_id, user_id, marked_by) VALUES (%(session_id)s, %(user_id)s, %(actor_id)s)
+        ON CONFLICT (session_id, user_id) DO NOTHING
+        RETURNING id, state
+        """,
+        {"session_id": session_id, "user_id": user_id, "actor_id": actor_id},
+    )
+    return await cur.fetchone()
 
 
 async def lock_registration(cur, session_id: int, user_id: int) -> dict | None:
