@@ -177,13 +177,15 @@ async def test_a_cancelled_passkey_prompt_is_explained_and_nothing_is_enrolled(o
     await save_screenshot(page, request.node.name, "phone-cancelled")
 
 
-async def test_a_browser_without_passkeys_is_told_which_to_use(open_page, server):
+async def test_a_browser_without_passkeys_is_told_which_to_use_or_to_ask_the_professor(open_page, server, request):
     page = await open_page(server, None, **PHONE)
     await page.add_init_script("delete window.PublicKeyCredential")
     await page.goto(DEVICE_PAGE)
     await expect(page.locator("#access-support")).to_have_text(
         "Este navegador no permite usar llaves de acceso (passkeys). "
-        "Abre esta página en tu teléfono con Chrome, Safari o Edge actualizados.")
+        "Abre esta página en tu teléfono con Chrome, Safari o Edge actualizados. "
+        "Si tu teléfono no puede, pide a tu profesor que te marque.")
+    await save_screenshot(page, request.node.name, "phone-no-passkeys")
     await expect(access_title(page)).to_have_text("Inscribe este teléfono")
     await expect(page.get_by_role("button", name="Inscribir este teléfono")).to_be_disabled()
 
