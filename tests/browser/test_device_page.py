@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import zoneinfo
 
 import aiohttp
@@ -102,7 +103,8 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode()))
     assert await call_module(page, "device_login.js", OPEN_IN_PAGE, from_server) == message
 
-    revoke = page.get_by_role("button", name="Dar de baja el dispositivo")
+    await expect(mine.locator("strong")).to_have_text(re.compile(r"^Teléfono inscrito el \d"))
+    revoke = page.get_by_role("button", name="Dar de baja el teléfono inscrito el")
     dialog = page.get_by_role("dialog", name="¿Dar de baja este dispositivo?")
     # Pressed by mistake: Escape leaves the phone enrolled and logged in.
     await revoke.click()
