@@ -81,7 +81,7 @@ async def test_projector_counts_down_then_sends_frames_of_ciphertext_only(make_c
         texts |= set(frame["qrs"])
     # One student among decoys: the pool is padded to four, and only one code opens for the student.
     assert len(texts) == 4
-    assert sum(one.open(text) is not None for text in texts) == 1
+    assert sum(one.open(text, 1) is not None for text in texts) == 1
     raw = json.dumps(messages + [result])
     assert "101" not in raw and "rut-101" not in raw
     assert not _keys(messages + [result]) & {"user_id", "username", "students", "owner", "professor_id"}

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia import passkeys
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance.refusals import dependencies_required
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.crypto import b64url_encode
 from asistencia.db import transaction
@@ -110,16 +111,20 @@ async def list_devices(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def revoke(request: web.Request) -> web.Response:
-    """Revoke one of the student's own devices; its login (session key) ends with it."""
+    """Revoke one of the student's own devices; its login (session key) ends with it.
+
+    The revocation holds once PostgreSQL has it (join and scan accept only the
+    active device's key); the key is deleted from Valkey on every call, so a
+    revoke that answered 503 is finished by calling it again.
+    """
     user = current_user(request)
     device_id = load(DevicePath(), dict(request.match_info))["id"]
-    async with transaction(request.app[PG_POOL]) as cur:
-        revoked = await devices.revoke(cur, user_id=user.id, actor_id=user.id, reason=devices.BY_OWNER,
-                                       only=device_id)
-    if revoked:
-        await session_keys.delete(request.app[VALKEY], user.id)
-    device = await devices.owned(request.app[PG_POOL], user.id, device_id)
-    if device is None:
-        # Someone else's device and no device at all look the same.
-        raise NotFound("No such device", code="DEVICE_NOT_FOUND")
+    with dependencies_required():
+        async with transaction(request.app[PG_POOL]) as cur:
+            await devices.revoke(cur, user_id=user.id, actor_id=user.id, reason=devices.BY_OWNER, only=device_id)
+        device = await devices.owned(request.app[PG_POOL], user.id, device_id)
+        if device is None:
+            # Someone else's device and no device at all look the same.
+            raise NotFound("No such device", code="DEVICE_NOT_FOUND")
+        await session_keys.delete_for_device(request.app[VALKEY], user.id, device_id)
     return web.json_response({"device": device_json(device)})

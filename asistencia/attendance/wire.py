@@ -68,6 +68,8 @@ def progress_json(session: Row, registration: Row, *, attempts: int, status: str
                                registration["round_failures"])
     return {
         "session": student_session_json(session),
+        # Codes and proofs are sealed for this id (docs/protocol.md §1).
+        "student_id": registration["user_id"],
         "state": progress.state,
         "current_round": min(progress.current_round, session["rounds"]),
         "rounds_completed": progress.rounds_completed,

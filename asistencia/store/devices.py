@@ -102,6 +102,14 @@ async def by_credential(pool: aiopg.Pool, credential_id: bytes) -> Device | None
     return found[0] if found else None
 
 
+async def active_id(cur, user_id: int) -> int | None:
+    """The id of the student's active (enrolled) device, if any."""
+    await cur.execute("SELECT id FROM devices WHERE user_id = %(user_id)s AND status = 'enrolled'",
+                      {"user_id": user_id})
+    row = await cur.fetchone()
+    return None if row is None else row["id"]
+
+
 async def lock(cur, device_id: int) -> Device:
     """The device row, locked until the transaction ends (logins and revocations serialise on it)."""
     return (await _select(cur, "d.id = %(id)s FOR UPDATE OF d", {"id": device_id}))[0]
