@@ -79,7 +79,7 @@ class ScanJob:
     payload: QrPayload
 
     def body(self) -> bytes:
-        """The scan body with a fresh proof (TOTP and client time of now), as a phone builds it."""
+        """The scan body with a fresh proof (client time of now), as a phone builds it."""
         return json.dumps({"session": self.scanner.session_id, "qr": self.text,
                            "proof": self.scanner.proof_for(self.payload)}).encode()
 
