@@ -39,6 +39,15 @@ class EnrollmentVerifyRequest(Schema):
     fingerprint = Fingerprint
 
 
+def _phone_in_use() -> Conflict:
+    # One phone, one student (SPEC §3.1): refused, not held for approval. A professor
+    # approving a phone for a second student would make the exception the rule in a
+    # hurry before class; a phone that really changes hands is first revoked by the
+    # student who had it (self-service, in seconds), then it enrolls like any other.
+    return Conflict("This phone is enrolled for another student; a phone serves one student only. "
+                    "Use your own phone, or have the other student revoke it first", code="FINGERPRINT_IN_USE")
+
+
 class DevicePath(Schema):
     id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
 
@@ -65,11 +74,14 @@ def device_json(device: Device) -> dict[str, Any]:
 
 
 @requires_role(*STUDENT)
-@documented(body=EnrollmentOptionsRequest)
+@documented(body=EnrollmentOptionsRequest, responses={409: "FINGERPRINT_IN_USE: this phone serves another student"})
 async def options(request: web.Request) -> web.Response:
     """Passkey creation options for this phone; the challenge is single-use for 5 minutes."""
     user = current_user(request)
     body = await read_json(request, EnrollmentOptionsRequest())
+    async with transaction(request.app[PG_POOL]) as cur:
+        if await devices.serves_another(cur, body["fingerprint"], user.id):
+            raise _phone_in_use()
     enrolled = [d for d in await devices.of_user(request.app[PG_POOL], user.id) if d.status == "enrolled"]
     challenge = await challenges.issue(request.app[VALKEY], challenges.ENROLLMENT, user.id,
                                        context=body["fingerprint"])
@@ -93,6 +105,8 @@ async def verify(request: web.Request) -> web.Response:
     async with transaction(request.app[PG_POOL]) as cur:
         # The upsert locks the student's row: their concurrent enrollments take turns.
         await users.remember_in(cur, user)
+        if await devices.serves_another(cur, body["fingerprint"], user.id):
+            raise _phone_in_use()
         device = await devices.enroll(cur, user.id, registration, body["fingerprint"])
     if device is None:
         raise Conflict("This passkey is already registered", code="CREDENTIAL_EXISTS")

@@ -67,7 +67,7 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
         progress = registrations.progress_of(context)
         try:
             submission = check(session_key=key.key, session_id=session_id, student_id=user.id,
-                               current_round=progress.current_round, rounds=context["rounds"], qr_text=qr,
+                               current_round=progress.current_round, qr_text=qr,
                                sealed_proof=proof, remote=remote, allowed_networks=context["allowed_networks"])
             return await _consume_and_record(app, user, context, key.key, submission, qr, submitted)
         except ScanRefused as refused:

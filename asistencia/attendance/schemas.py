@@ -9,6 +9,7 @@ from asistencia.crypto import BASE45_ALPHABET, b64url_decode
 from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
+from asistencia.domain.rounds import MAX_ROUNDS
 
 ID_RANGE = validate.Range(min=1, max=2**63 - 1)
 USER_ID_RANGE = validate.Range(min=0, max=2**63 - 1)
@@ -61,7 +62,7 @@ class CreateSessionSchema(marshmallow.Schema):
     room = Text(load_default="", validate=validate.Length(max=100))
     semester = Text(load_default="", validate=validate.Length(max=20))
     block = Text(load_default="", validate=validate.Length(max=50))
-    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, 10))
+    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, MAX_ROUNDS))
     duration_minutes = fields.Integer(load_default=15, strict=True, validate=validate.Range(1, 600))
     late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(0, 600))

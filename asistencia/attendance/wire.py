@@ -96,4 +96,6 @@ def student_json(row: Row) -> dict[str, Any]:
         "status": row["status"],
         "computed_status": row["computed_status"],
         "certainty": row["certainty"],
+        "shared_phone": row["shared_phone"],
+        "new_phone": row["new_phone"],
     }

@@ -5,8 +5,8 @@ the proof opens under the key and is well formed; the QR opens under the same
 key, is for this session and student; the proof is about this QR. Both are
 sealed with associated data naming the session, student and round, so the
 proof is opened for the student's current round first and, only if that
-fails, for the session's other rounds (at most ten tries of a 60-byte AES-GCM
-open): a proof for another round is the phone's own doing (ROUND_MISMATCH),
+fails, for every other round a session can have (at most ten tries of a
+60-byte AES-GCM open): a proof for another round is the phone's own doing (ROUND_MISMATCH),
 one that opens for none did not come from this phone (PROOF_INVALID). The checks
 that need the pool's shared state (exists, projected, window, used, round,
 attempts) follow in one atomic Valkey script.
@@ -21,6 +21,7 @@ from asistencia.crypto import DecryptError
 from asistencia.domain.networks import is_allowed
 from asistencia.domain.proof import Proof, ProofMalformed, open_proof
 from asistencia.domain.qr_payload import QrPayload, open_qr
+from asistencia.domain.rounds import MAX_ROUNDS
 
 
 class ScanRefused(Exception):
@@ -37,12 +38,12 @@ class Submission:
     proof: Proof
 
 
-def check(*, session_key: bytes, session_id: int, student_id: int, current_round: int, rounds: int, qr_text: str,
+def check(*, session_key: bytes, session_id: int, student_id: int, current_round: int, qr_text: str,
           sealed_proof: bytes, remote: str | None, allowed_networks: Sequence[str]) -> Submission:
     if not is_allowed(remote, allowed_networks):
         raise ScanRefused("NETWORK_NOT_ALLOWED")
     proof = _open_proof(session_key, sealed_proof, session_id=session_id, student_id=student_id,
-                        current_round=current_round, rounds=rounds)
+                        current_round=current_round)
     try:
         payload = _open_code(session_key, qr_text, session_id=session_id, student_id=student_id,
                              rounds=dict.fromkeys((proof.round, current_round)))
@@ -56,9 +57,8 @@ def check(*, session_key: bytes, session_id: int, student_id: int, current_round
     return Submission(payload, proof)
 
 
-def _open_proof(session_key: bytes, sealed: bytes, *, session_id: int, student_id: int, current_round: int,
-                rounds: int) -> Proof:
-    for round_ in (current_round, *(r for r in range(1, rounds + 1) if r != current_round)):
+def _open_proof(session_key: bytes, sealed: bytes, *, session_id: int, student_id: int, current_round: int) -> Proof:
+    for round_ in (current_round, *(r for r in range(1, MAX_ROUNDS + 1) if r != current_round)):
         try:
             return open_proof(session_key, sealed, session_id=session_id, student_id=student_id, round_=round_)
         except DecryptError:

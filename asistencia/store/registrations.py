@@ -193,8 +193,23 @@ async def record_reset(cur, *, registration_id: int, actor_id: int, round_: int)
     )
 
 
+# What a professor should look at twice (SPEC §3.1): the phone the student joined with also
+# served another student of this session (one phone id, two students), or it replaced an
+# earlier phone of theirs within a day before joining.
+PHONE_FLAGS = """
+    EXISTS (SELECT 1 FROM registrations r2
+              JOIN devices d2 ON d2.id = r2.device_id
+              JOIN devices d ON d.id = r.device_id
+             WHERE r2.session_id = r.session_id AND r2.user_id <> r.user_id
+               AND d2.fingerprint = d.fingerprint) AS shared_phone,
+    EXISTS (SELECT 1 FROM devices d
+             WHERE d.id = r.device_id AND d.enrolled_at > r.joined_at - interval '24 hours'
+               AND EXISTS (SELECT 1 FROM devices older WHERE older.user_id = d.user_id AND older.id < d.id))
+      AS new_phone
+"""
+
 _STUDENT = f"""
-    SELECT {_COLUMNS}, u.username, u.full_name, {_OUTCOME_COLUMNS}
+    SELECT {_COLUMNS}, u.username, u.full_name, {_OUTCOME_COLUMNS}, {PHONE_FLAGS}
       FROM registrations r
       JOIN users u ON u.id = r.user_id
       LEFT JOIN outcomes o ON o.registration_id = r.id
