@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from asistencia import crypto
+from asistencia.appkeys import CONFIG
 from asistencia.demo import DEMO_USERS
 from asistencia.store import session_keys
 from asistencia.tokens import mint_token
@@ -61,13 +62,15 @@ async def as_student(server, method: str, path: str):
 SEAL_IN_PAGE = """async (login, message) => {
     const crypto = await import("/static/js/lib/crypto.js");
     const session = login.currentSession();
-    const sealed = await crypto.seal(session.sealKey, new TextEncoder().encode(message));
+    const ad = crypto.associatedData(crypto.PROOF, 7, 8, 1);
+    const sealed = await crypto.seal(session.sealKey, new TextEncoder().encode(message), ad);
     return { sealed: crypto.b64urlEncode(sealed), credentialId: session.credentialId, expiresAt: session.expiresAt };
 }"""
 
 OPEN_IN_PAGE = """async (login, sealed) => {
     const crypto = await import("/static/js/lib/crypto.js");
-    const plain = await crypto.openSealed(login.currentSession().sealKey, crypto.b64urlDecode(sealed));
+    const ad = crypto.associatedData(crypto.CODE, 7, 8, 1);
+    const plain = await crypto.openSealed(login.currentSession().sealKey, crypto.b64urlDecode(sealed), ad);
     return new TextDecoder().decode(plain);
 }"""
 
@@ -88,7 +91,7 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     await expect(mine).to_contain_text("Aún sin sesiones del día")
 
     await log_in(page)
-    stored = await session_keys.load(server.app[VALKEY], STUDENT.id)
+    stored = await session_keys.load(server.app[VALKEY], server.app[CONFIG].session_key_ring, STUDENT.id)
     ends = datetime.datetime.fromtimestamp(stored.expires_at, zoneinfo.ZoneInfo(server.config.timezone))
     await expect(page.locator("#access-text")).to_have_text(
         f"La sesión del día de este teléfono está activa hasta las {ends:%H:%M}.")
@@ -96,11 +99,12 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
 
     # The key the page derived is the one the server stored: each side opens what the other sealed.
     from_page = await call_module(page, "device_login.js", SEAL_IN_PAGE, "sellado en el teléfono · ñandú")
-    assert crypto.open_sealed(stored.key, crypto.b64url_decode(from_page["sealed"])) \
+    assert crypto.open_sealed(stored.key, crypto.b64url_decode(from_page["sealed"]),
+                              crypto.associated_data(crypto.PROOF, 7, 8, 1)) \
         == "sellado en el teléfono · ñandú".encode()
     assert (from_page["credentialId"], from_page["expiresAt"]) == (stored.credential_id, stored.expires_at)
     message = os.urandom(8).hex()
-    from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode()))
+    from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode(), crypto.associated_data(crypto.CODE, 7, 8, 1)))
     assert await call_module(page, "device_login.js", OPEN_IN_PAGE, from_server) == message
 
     await expect(mine.locator("strong")).to_have_text(re.compile(r"^Teléfono inscrito el \d"))
@@ -120,7 +124,7 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     await expect(page.locator("#access-text")).to_contain_text("lo diste de baja tú")
     await expect(page.get_by_role("button", name="Inscribir este teléfono")).to_be_visible()
     await expect(mine).to_contain_text("Dado de baja")
-    assert await session_keys.load(server.app[VALKEY], STUDENT.id) is None
+    assert await session_keys.load(server.app[VALKEY], server.app[CONFIG].session_key_ring, STUDENT.id) is None
     assert await call_module(page, "device_login.js", "(login) => login.currentSession()") is None
     await save_screenshot(page, request.node.name, "phone-revoked")
 
