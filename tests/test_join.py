@@ -37,7 +37,7 @@ async def test_join_creates_the_registration_and_the_round_one_qr(client, prof, 
     assert await QrPool(valkey).live_entry(session["id"], 101) is not None
     read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(prof))).json()
     assert read["counters"] | {"version": 0} == {"joined": 1, "in_progress": 1, "present": 0, "late": 0,
-                                                 "doubtful": 0, "failed": 0, "absent": 0, "version": 0}
+                                                 "doubtful": 0, "justified": 0, "failed": 0, "absent": 0, "version": 0}
 
 
 async def test_joining_twice_keeps_one_registration_and_one_live_qr(client, prof, ready_student, pg, valkey):
@@ -51,7 +51,7 @@ async def test_joining_twice_keeps_one_registration_and_one_live_qr(client, prof
     assert again.status == 200 and (await again.json())["current_round"] == 1
     assert await pool.live_entry(session["id"], 101) == live
     assert _count(pg, "SELECT count(*) FROM registrations") == 1
-    live_entries = await valkey.client.hlen(pool.keys(session["id"])[5])
+    live_entries = await valkey.client.hlen(pool.keys(session["id"])[4])
     assert live_entries == 1
     read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(prof))).json()
     assert read["counters"]["joined"] == 1

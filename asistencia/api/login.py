@@ -113,7 +113,7 @@ async def verify(request: web.Request) -> web.Response:
             await devices.record_login(cur, locked, sign_count, {"expires_at": expires_at})
             # Saved while the row is locked: a revocation committing meanwhile waits for
             # us, then deletes this key; saved after commit, it could outlive the device.
-            await session_keys.save(vk, session)
+            await session_keys.save(vk, config.session_key_ring, session)
     if clone_suspected:
         await session_keys.delete(vk, user.id)
         raise Refused("The passkey's counter went backwards: a copy of it is in use elsewhere. "

@@ -11,14 +11,14 @@ from aiohttp import web
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
-from asistencia.attendance.sessions import keep_until
+from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import cursor, transaction
 from asistencia.domain import counters, rounds
 from asistencia.domain.networks import address_or_none, is_allowed
 from asistencia.domain.projection import projectable_ms
 from asistencia.domain.qr_payload import MAX_ID, round_qr
 from asistencia.events import EVENTS
-from asistencia.store import class_sessions, registrations, session_keys, users
+from asistencia.store import class_sessions, devices, registrations, session_keys, users
 from asistencia.store.qr_pool import QR_POOL
 from asistencia.tokens import User
 from asistencia.valkey import VALKEY
@@ -46,7 +46,7 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             raise refusal("SESSION_CLOSED")
         if not is_allowed(remote, found["allowed_networks"]):
             raise refusal("NETWORK_NOT_ALLOWED")
-        key = await session_keys.load(app[VALKEY], user.id)
+        key = await session_keys.load(app[VALKEY], config.session_key_ring, user.id)
         if key is None:
             raise refusal("NOT_READY")
         session_id = found["id"]
@@ -54,6 +54,10 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             session = await class_sessions.lock_open(cur, session_id)
             if not session["open"]:
                 raise refusal("SESSION_CLOSED")
+            # The key's device must still be the active one: a revocation holds even
+            # if deleting the key from Valkey was lost.
+            if await devices.active_id(cur, user.id) != key.device_id:
+                raise refusal("NOT_READY")
             await users.remember_in(cur, user)
             created = await registrations.join(cur, session_id=session_id, user_id=user.id,
                                                device_id=key.device_id, origin_ip=address_or_none(remote))
@@ -66,7 +70,8 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             await announce.joined(app[EVENTS], session_id, wire.student_json(student),
                                   wire.counters_json(new_counters))
         if student["state"] == rounds.SCANNING:
-            qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time())
+            qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time(),
+                          texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="ensure", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))
     return wire.progress_json(session, student, attempts=config.scan_attempts, status=student["status"])

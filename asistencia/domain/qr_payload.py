@@ -2,8 +2,16 @@
 
 plaintext (22 bytes, big-endian):
     version u8 | session_id u32 | student_id u32 | round u8 | issued_at u32 (unix s) | nonce 8 bytes
-sealed = AES-256-GCM(session_key): iv (12) || ciphertext (22) || tag (16)  -> 50 bytes
+sealed = AES-256-GCM(session_key, associated data = v2 | code | session | student | round):
+         iv (12) || ciphertext (22) || tag (16)                             -> 50 bytes
 text   = base45(sealed)                                                     -> 75 characters
+
+The associated data means a code opens only for the session, student and
+round it was made for, and never as a proof (docs/protocol.md §1).
+
+One payload (one nonce) is sealed several times, each with a fresh IV: every
+showing of a code projects a text of its own, so the server knows which
+showing a scan answers (docs/protocol.md §2.4).
 
 Base45 uses only the QR alphanumeric alphabet, so the code fits QR version 4
 at error correction M. A decoy is 50 random bytes in base45: same length,
@@ -17,9 +25,10 @@ import hashlib
 import os
 import struct
 
-from asistencia.crypto import DecryptError, base45_decode, base45_encode, open_sealed, seal
+from asistencia.crypto import (CODE, PROTOCOL_VERSION, DecryptError, associated_data, base45_decode, base45_encode,
+                               open_sealed, seal)
 
-VERSION = 1
+VERSION = PROTOCOL_VERSION
 NONCE_BYTES = 8
 _LAYOUT = struct.Struct(">BIIBI8s")
 PLAINTEXT_BYTES = _LAYOUT.size  # 22
@@ -66,31 +75,40 @@ def new_payload(session_id: int, student_id: int, round_: int, issued_at: float)
     return QrPayload(session_id, student_id, round_, int(issued_at), os.urandom(NONCE_BYTES))
 
 
+def code_associated_data(session_id: int, student_id: int, round_: int) -> bytes:
+    return associated_data(CODE, session_id, student_id, round_)
+
+
 def seal_qr(session_key: bytes, payload: QrPayload) -> str:
-    return base45_encode(seal(session_key, pack(payload)))
+    associated = code_associated_data(payload.session_id, payload.student_id, payload.round)
+    return base45_encode(seal(session_key, pack(payload), associated))
 
 
-def open_qr(session_key: bytes, text: str) -> QrPayload:
-    """DecryptError when the text is not a code sealed for this key (a decoy, someone
-    else's, or not base45 of the right size); ValueError when it opens but is not a payload."""
+def open_qr(session_key: bytes, text: str, *, session_id: int, student_id: int, round_: int) -> QrPayload:
+    """DecryptError when the text is not a code sealed with this key for this session,
+    student and round (a decoy, someone else's, another round's, or not base45 of the
+    right size); ValueError when it opens but is not a payload saying the same."""
     try:
         sealed = base45_decode(text)
     except ValueError:
         raise DecryptError("not base45") from None
     if len(sealed) != SEALED_BYTES:
         raise DecryptError("wrong size")
-    return unpack(open_sealed(session_key, sealed))
+    payload = unpack(open_sealed(session_key, sealed, code_associated_data(session_id, student_id, round_)))
+    if (payload.session_id, payload.student_id, payload.round) != (session_id, student_id, round_):
+        raise ValueError("QR payload disagrees with its associated data")
+    return payload
 
 
 @dataclasses.dataclass(frozen=True)
 class RoundQr:
-    """A student's QR for one round, as the pool holds it."""
+    """A student's QR for one round, as the pool holds it: one payload, a text per showing."""
 
     entry_id: str
     owner: int
     round: int
     key_id: str
-    text: str
+    texts: tuple[str, ...]
 
 
 def key_id(session_key: bytes) -> str:
@@ -98,11 +116,15 @@ def key_id(session_key: bytes) -> str:
     return hashlib.sha256(session_key).hexdigest()[:16]
 
 
-def round_qr(session_key: bytes, session_id: int, student_id: int, round_: int, now: float) -> RoundQr:
+def round_qr(session_key: bytes, session_id: int, student_id: int, round_: int, now: float, *,
+             texts: int = 1) -> RoundQr:
+    """The round's code with `texts` texts: the same payload, each sealed with a fresh IV."""
     payload = new_payload(session_id, student_id, round_, now)
-    return RoundQr(payload.entry_id, student_id, round_, key_id(session_key), seal_qr(session_key, payload))
+    return RoundQr(payload.entry_id, student_id, round_, key_id(session_key),
+                   tuple(seal_qr(session_key, payload) for _ in range(texts)))
 
 
-def decoy() -> tuple[str, str]:
-    """(entry id, text): named like a real entry (8 random bytes in hex), 50 random bytes in base45."""
-    return os.urandom(NONCE_BYTES).hex(), base45_encode(os.urandom(SEALED_BYTES))
+def decoy(texts: int = 1) -> tuple[str, tuple[str, ...]]:
+    """(entry id, texts): named like a real entry (8 random bytes in hex); each text 50 random
+    bytes in base45, so a decoy changes from showing to showing as a real code does."""
+    return os.urandom(NONCE_BYTES).hex(), tuple(base45_encode(os.urandom(SEALED_BYTES)) for _ in range(texts))

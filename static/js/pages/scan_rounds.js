@@ -15,10 +15,11 @@ export class ScanRounds {
   #onAnswered;
   #onRefused;
   #sightings = new Map();
+  #answered = new Set();
   #answering = false;
 
   /**
-   * session: the device login's keys ({sealKey, totpKey}); send(body): the
+   * session: the device login's keys ({sealKey}); send(body): the
    * `scan` call, resolving with its reply; onAnswered(reply) after each
    * accepted scan; onRefused(error) after each refusal.
    */
@@ -29,6 +30,7 @@ export class ScanRounds {
     this.#onAnswered = onAnswered;
     this.#onRefused = onRefused;
     this.sessionId = null;
+    this.studentId = null;
     this.rounds = 0;
     this.currentRound = 0;
     this.state = null;
@@ -37,19 +39,31 @@ export class ScanRounds {
   /** Take the student's progress as the server states it (join, status). */
   follow(progress) {
     this.sessionId = progress.session.id;
+    this.studentId = progress.student_id;
     this.rounds = progress.session.rounds;
     this.currentRound = progress.current_round;
     this.state = progress.state;
   }
 
-  /** Look at one frame's texts: remember own codes by round, answer the current round's. */
+  /**
+   * Look at one frame's texts: remember own codes by round, answer the current round's.
+   * Every showing of a code is a new text of the same payload, so a code is known by its
+   * round and nonce: a new text of a code already answered is not answered again.
+   */
   async see(texts) {
     const now = performance.now();
+    // The next round's code is looked for too: it can reach the screen before this reply.
+    const lastRound = Math.min(this.currentRound + 1, this.rounds);
     for (const text of texts) {
-      const payload = await this.#codes.open(text);
-      // Codes of later rounds are kept too: the next one can reach the screen before this reply.
-      if (payload !== null && payload.sessionId === this.sessionId && payload.round >= this.currentRound) {
-        this.#sightings.set(payload.round, { text, payload, seenAt: now });
+      for (let round = this.currentRound; round <= lastRound; round += 1) {
+        const place = { sessionId: this.sessionId, studentId: this.studentId, round };
+        const payload = await this.#codes.open(text, place);
+        if (payload !== null) {
+          if (!this.#answered.has(codeName(payload))) {
+            this.#sightings.set(round, { text, payload, seenAt: now });
+          }
+          break;
+        }
       }
     }
     await this.#answer();
@@ -74,6 +88,12 @@ export class ScanRounds {
       try {
         const proof = await proofFor(this.#session, sighting.payload);
         const reply = await this.#send({ session: this.sessionId, qr: sighting.text, proof });
+        this.#answered.add(codeName(sighting.payload));
+        for (const round of this.#sightings.keys()) {
+          if (round <= reply.round) {
+            this.#sightings.delete(round); // later showings of the code just answered
+          }
+        }
         if (reply.result === "completed") {
           this.state = "completed";
         } else {
@@ -88,4 +108,9 @@ export class ScanRounds {
       }
     }
   }
+}
+
+/** A code as the scanner knows it: its round and nonce (each showing has another text). */
+function codeName(payload) {
+  return `${payload.round}:${Array.from(payload.nonce, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
