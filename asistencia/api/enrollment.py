@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia import passkeys
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance import limits
 from asistencia.attendance.refusals import dependencies_required
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.crypto import b64url_encode
@@ -21,11 +22,11 @@ from asistencia.errors import Conflict, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys, users
 from asistencia.store.devices import Device
-from asistencia.validation import load, read_json
+from asistencia.validation import ID_RANGE, Text, load, read_json
 from asistencia.valkey import VALKEY
 
 # The client's own identifier for the phone (kept in its storage), as the devices table allows.
-Fingerprint = fields.String(required=True, validate=validate.Length(min=1, max=256))
+Fingerprint = Text(strip=False, required=True, validate=validate.Length(min=1, max=256))
 
 
 class EnrollmentOptionsRequest(Schema):
@@ -49,7 +50,7 @@ def _phone_in_use() -> Conflict:
 
 
 class DevicePath(Schema):
-    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, strict=False, validate=ID_RANGE)
 
 
 def _iso(moment) -> str | None:
@@ -79,6 +80,7 @@ def device_json(device: Device) -> dict[str, Any]:
 async def options(request: web.Request) -> web.Response:
     """Passkey creation options for this phone; the challenge is single-use for 5 minutes."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentOptionsRequest())
     async with transaction(request.app[PG_POOL]) as cur:
         if await devices.serves_another(cur, body["fingerprint"], user.id):
@@ -97,6 +99,7 @@ async def verify(request: web.Request) -> web.Response:
     """Verify the new passkey and register the phone: enrolled at once if it is the student's
     first (or there is no cool-off), else pending until the cool-off ends or a professor approves."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentVerifyRequest())
     credential = passkeys.parse_registration(body["credential"])
     vk = request.app[VALKEY]

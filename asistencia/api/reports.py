@@ -23,10 +23,8 @@ from asistencia.errors import NotFound, Refused
 from asistencia.events import EVENTS
 from asistencia.openapi import documented
 from asistencia.store import overrides, reports, users
-from asistencia.validation import load, load_query, read_json
+from asistencia.validation import BIGINT_MAX, Text, load, load_query, read_json
 
-# Where the classes happen: dates and local times in reports are this zone's.
-BIGINT_MAX = 2**63 - 1
 
 
 def _isoformat(value: Any) -> str:
@@ -66,22 +64,22 @@ class StudentPath(SessionPath):
 
 
 class CoursePath(Schema):
-    course_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    course_code = Text(strip=False, required=True, validate=validate.Length(min=1, max=50))
 
 
 class AttendanceQuery(Schema):
-    status = CommaSeparated(fields.String(validate=validate.OneOf(attendance_list.LIST_STATUSES)),
+    status = CommaSeparated(Text(strip=False, validate=validate.OneOf(attendance_list.LIST_STATUSES)),
                             load_default=list)
-    q = fields.String(load_default="", validate=validate.Length(max=200))
-    sort = fields.String(load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
+    q = Text(strip=False, load_default="", validate=validate.Length(max=200))
+    sort = Text(strip=False, load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
 
 
 class LegacyQuery(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    format = Text(strip=False, load_default="json", validate=validate.OneOf(("json", "csv")))
 
 
 class SummaryQuery(Schema):
-    semester = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+    semester = Text(strip=False, load_default=None, validate=validate.Length(min=1, max=20))
 
 
 def _not_blank(text: str) -> None:
@@ -90,8 +88,8 @@ def _not_blank(text: str) -> None:
 
 
 class OverrideBody(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
-    note = fields.String(required=True, validate=[validate.Length(max=1000), _not_blank])
+    status = Text(strip=False, required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
+    note = Text(strip=False, required=True, validate=[validate.Length(max=1000), _not_blank])
 
 
 def _session_not_found() -> NotFound:
