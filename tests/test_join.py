@@ -37,7 +37,7 @@ async def test_join_creates_the_registration_and_the_round_one_qr(client, prof, 
     assert await QrPool(valkey).live_entry(session["id"], 101) is not None
     read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(prof))).json()
     assert read["counters"] | {"version": 0} == {"joined": 1, "in_progress": 1, "present": 0, "late": 0,
-                                                 "doubtful": 0, "failed": 0, "absent": 0, "version": 0}
+                                                 "doubtful": 0, "justified": 0, "failed": 0, "absent": 0, "version": 0}
 
 
 async def test_joining_twice_keeps_one_registration_and_one_live_qr(client, prof, ready_student, pg, valkey):

@@ -166,7 +166,7 @@ async def test_projector_follows_counters_and_close(make_client, config, token, 
     events = await _until(ws, lambda m: m["type"] == "event")
     assert events[-1] == {"type": "event", "event": "counters",
                           "data": {"session": session["id"], "counters": {
-                              "joined": 1, "in_progress": 1, "present": 0, "late": 0, "doubtful": 0, "failed": 0,
+                              "joined": 1, "in_progress": 1, "present": 0, "late": 0, "doubtful": 0, "justified": 0, "failed": 0,
                               "absent": 0, "version": 1}}}
     await client.post(f"/api/sessions/{session['id']}/close", headers=bearer(prof))
     events = await _until(ws, lambda m: m["type"] == "event" and m["event"] == "closed")

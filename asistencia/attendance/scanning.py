@@ -174,7 +174,8 @@ async def _record_pass(app: web.Application, user: User, context: Row, round_: i
         result = outcome.completed(await registrations.response_times(cur, registration["id"]), late=late)
         saved = await registrations.save_outcome(cur, registration["id"], result)
         new_counters = await class_sessions.change_counters(
-            cur, session_id, counters.changes(before, after, result.computed_status))
+            cur, session_id, counters.changes(before, after, result.computed_status),
+            registration_id=registration["id"])
     log.info("student completed", extra={"session_id": session_id, "user_id": user.id,
                                          "status": result.computed_status, "certainty": result.certainty})
     reply = {"result": "completed", "round": round_, "rounds": context["rounds"], "status": saved["status"]}
@@ -224,7 +225,8 @@ async def _record_refusal(app: web.Application, user: User, remote: str | None, 
         await scan_failures.record(cur, session_id=session_id, user_id=user.id, round_=before.current_round,
                                    code=code, origin_ip=address_or_none(remote))
         if after.state != before.state:
-            new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after))
+            new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after),
+                                                                registration_id=registration["id"])
     log.info("scan refused", extra={"session_id": session_id, "user_id": user.id, "code": code,
                                     "counted": after != before})
     hub = app[EVENTS]

@@ -12,6 +12,7 @@ from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
 from asistencia.domain.rounds import MAX_ROUNDS
+from asistencia.domain.rut import normalize as normalize_rut
 from asistencia.validation import ID_RANGE, USER_ID_RANGE, Text
 
 MAX_NETWORKS = 50
@@ -39,6 +40,17 @@ class JoinCode(Text):
         return code
 
 
+class Rut(Text):
+    """A Chilean RUT with a right check digit, in the bridge's form ("12345678-5"); dots and dash optional."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        rut = normalize_rut(text) if len(text) <= 20 else None
+        if rut is None:
+            raise marshmallow.ValidationError("Not a RUT (digits, dash, check digit 0-9 or K) or a wrong check digit.")
+        return rut
+
+
 class Base64UrlBytes(Text):
     def _deserialize(self, value, attr, data, **kwargs):
         try:
@@ -61,11 +73,20 @@ class CreateSessionSchema(marshmallow.Schema):
     late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(0, 600))
     allowed_networks = fields.List(Network(), load_default=list, validate=validate.Length(max=MAX_NETWORKS))
+    # Chosen by the page once per filled form: sending it again opens nothing new (a double submit).
+    request_id = fields.UUID(load_default=None)
+
+
+class CancelSessionSchema(marshmallow.Schema):
+    reason = Text(required=True, validate=validate.Length(1, 500))
 
 
 class ListSessionsQuery(marshmallow.Schema):
     status = Text(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    course_code = Text(load_default=None, validate=validate.Length(1, 50))
+    professor = Text(load_default=None, validate=validate.Length(1, 200))
+    date = fields.Date(load_default=None)
 
 
 class SessionPath(marshmallow.Schema):

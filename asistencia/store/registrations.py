@@ -13,7 +13,7 @@ Row = dict[str, Any]
 
 _COLUMNS = """
     r.id, r.session_id, r.user_id, r.device_id, host(r.origin_ip) AS origin_ip, r.joined_at, r.state,
-    r.current_round, r.round_failures, r.failures, r.completed_at
+    r.current_round, r.round_failures, r.failures, r.completed_at, r.marked_by
 """
 _OUTCOME_COLUMNS = """
     o.computed_status, o.status, o.certainty, o.rounds_completed, o.rt_mean_ms, o.rt_sd_ms, o.rt_min_ms,

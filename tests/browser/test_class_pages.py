@@ -95,9 +95,16 @@ async def open_session(open_page, server, request, *, rounds: int) -> tuple[Page
     join_code = await item.locator(".code").inner_text()
     session_id = int(await item.get_attribute("data-session-id"))
     await save_screenshot(page, request.node.name, "sessions")
-    await item.get_by_role("link", name=f"Proyectar {COURSE} (INF-239)").click()
-    await expect(page).to_have_url(re.compile(rf"/asistencia/sessions/{session_id}/projector$"))
-    return page, session_id, join_code
+    # The projector opens in a tab of its own; the sessions page stays.
+    async with page.context.expect_page() as opened:
+        await item.get_by_role("link", name=f"Proyectar {COURSE} (INF-239)").click()
+    projector = await opened.value
+    await expect(projector).to_have_url(re.compile(rf"/asistencia/sessions/{session_id}/projector$"))
+    # A tab opened without an opener starts without this tab's dev identity: the same one, short tokens.
+    await projector.goto(f"/asistencia/sessions/{session_id}/projector?as=profesor&ttl={TOKEN_TTL}")
+    await expect(page).to_have_url(re.compile(r"/asistencia/sessions\?"))
+    await expect(page.get_by_label("Sigla del curso")).to_have_value("")
+    return projector, session_id, join_code
 
 
 async def enrolled_phone(open_page, server, browser, student, *, ttl: int | None = None) -> Page:

@@ -98,6 +98,27 @@ export class Roster {
   }
 }
 
+// The dashboard's filter: who needs the professor now (out of attempts, failing
+// on the current round, not started at all — a camera denied, say) and who is done.
+export const GROUPS = ["all", "failed", "stuck", "not_started", "done"];
+
+/** Whether `student` belongs to the filter group `group`. */
+export function inGroup(student, group) {
+  const scanning = !student.status && student.state === "scanning";
+  switch (group) {
+    case "failed":
+      return !student.status && student.state === "failed";
+    case "stuck":
+      return scanning && student.round_failures > 0;
+    case "not_started":
+      return scanning && student.rounds_completed === 0 && student.round_failures === 0;
+    case "done":
+      return Boolean(student.status);
+    default:
+      return true;
+  }
+}
+
 /** Where a student stands: the outcome once there is one, else scanning or out of attempts. */
 function standing(student) {
   if (student.status) {
