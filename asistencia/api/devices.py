@@ -6,9 +6,8 @@ GET /api/devices/pending, POST /api/devices/{id}/approve.
 from __future__ import annotations
 
 from aiohttp import web
-from marshmallow import Schema, fields, validate
 
-from asistencia.api.enrollment import device_json
+from asistencia.api.enrollment import DevicePath, device_json
 from asistencia.appkeys import PG_POOL
 from asistencia.attendance.refusals import dependencies_required
 from asistencia.auth import STAFF, current_user, requires_role
@@ -18,10 +17,6 @@ from asistencia.openapi import documented
 from asistencia.store import devices, session_keys, users
 from asistencia.validation import load
 from asistencia.valkey import VALKEY
-
-
-class DevicePath(Schema):
-    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
 
 
 def _iso(moment) -> str | None:
