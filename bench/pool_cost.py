@@ -54,6 +54,7 @@ def _pool_module_at(commit: str, into: Path) -> types.ModuleType:
     (into / "qr_pool_before.py").write_text(show("asistencia/store/qr_pool.py"))
     spec = importlib.util.spec_from_file_location("qr_pool_before", into / "qr_pool_before.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     module._script_source = lambda name: (lua / "common.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
     return module
