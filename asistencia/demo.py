@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import zlib
-
 import aiopg
 
+from asistencia.domain.rut import student_id
 from asistencia.store import users
 from asistencia.tokens import User
-
-
-def student_id(rut: str) -> int:
-    """How the PHP bridge numbers students: abs(crc32(RUT))."""
-    return abs(zlib.crc32(rut.encode()))
 
 
 DEMO_COURSE = {"course_code": "INF-239", "course_name": "Bases de Datos", "semester": "2026-2",

@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 from asistencia.api.reports import OverrideBody
 from asistencia.appkeys import CONFIG
 from asistencia.assets import ASSETS
-from asistencia.attendance.schemas import MAX_NETWORKS, CreateSessionSchema
+from asistencia.attendance.schemas import MAX_NETWORKS, CancelSessionSchema, CreateSessionSchema
 from asistencia.domain import attendance_list
 from asistencia.i18n import Catalog
 
@@ -65,6 +65,11 @@ def _note_max_length() -> int:
     return _rule(OverrideBody().fields["note"], validate.Length).max
 
 
+def _cancel_reason_max() -> int:
+    """The cancel reason's limit, as the API's schema enforces it (templates/cancel_dialog.html)."""
+    return _rule(CancelSessionSchema().fields["reason"], validate.Length).max
+
+
 def _session_form() -> dict[str, Any]:
     """The new-session form's limits and defaults, as the API's schema has them."""
     form = CreateSessionSchema().fields
@@ -79,7 +84,7 @@ def _session_form() -> dict[str, Any]:
 
 @aiohttp_jinja2.template("sessions.html")
 async def sessions(request: web.Request) -> dict[str, Any]:
-    return {"form": _session_form()}
+    return {"form": _session_form(), "cancel_reason_max": _cancel_reason_max()}
 
 
 def _session_page(request: web.Request) -> dict[str, Any]:
@@ -94,7 +99,7 @@ async def projector(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("dashboard.html")
 async def dashboard(request: web.Request) -> dict[str, Any]:
-    return _session_page(request)
+    return {**_session_page(request), "cancel_reason_max": _cancel_reason_max()}
 
 
 @aiohttp_jinja2.template("scan.html")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from asistencia import assets, metrics, openapi, pages
-from asistencia.api import access, attendance, dev, enrollment, health, identity, login, reports, sessions
+from asistencia.api import (access, attendance, dev, enrollment, health, identity, login, reports, rosters,
+                            sessions)
 from asistencia.config import Config
 from asistencia.ws import endpoint
 
@@ -33,12 +34,17 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_get("/api/sessions/{id}/attendance.csv", reports.attendance_csv)
     router.add_get("/api/sessions/{id}/attendance/legacy", reports.legacy)
     router.add_patch("/api/sessions/{id}/attendance/{user_id}", reports.override)
+    router.add_post("/api/sessions/{id}/attendance", reports.mark_by_hand)
     router.add_get("/api/courses/{course_code}/summary", reports.course_summary_json)
     router.add_get("/api/courses/{course_code}/summary.csv", reports.course_summary_csv)
+    router.add_get("/api/courses/{course_code}/roster", rosters.roster)
+    router.add_put("/api/courses/{course_code}/roster", rosters.upload)
+    router.add_post("/api/courses/{course_code}/roster/joined", rosters.add_joined)
     router.add_post("/api/sessions", sessions.create)
     router.add_get("/api/sessions", sessions.list_sessions)
     router.add_get("/api/sessions/{id}", sessions.read)
     router.add_post("/api/sessions/{id}/close", sessions.close)
+    router.add_post("/api/sessions/{id}/cancel", sessions.cancel)
     router.add_post("/api/sessions/{id}/students/{user_id}/reset", sessions.reset_student)
     router.add_get("/api/sessions/{id}/fraud", sessions.fraud)
     router.add_post("/api/attendance/join", attendance.join)

@@ -114,9 +114,11 @@ async def _measure(vk: Valkey, module: types.ModuleType, *, before: bool, studen
         sealed_at = time.process_time()
         following = code(owner, 2)
         sealing += time.process_time() - sealed_at
+        # The pool before took the TOTP check's result too (protocol v1).
+        extra = {"totp_ok": True} if before else {}
         consumed = await pool.consume(SESSION, entry_id=qr.entry_id, text=text, owner=owner, expected_round=1,
-                                      proof_round=1, totp_ok=True, attempts_left=True, window_ms=10 * WINDOW_MS,
-                                      keep_until=keep, next_qr=following)
+                                      proof_round=1, attempts_left=True, window_ms=10 * WINDOW_MS,
+                                      keep_until=keep, next_qr=following, **extra)
         assert not isinstance(consumed, str), consumed
         scans += 1
     end_commands, end_cpu = await _valkey_figures(vk)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import statistics
 
-from asistencia.demo import student_id
+from asistencia.domain.rut import student_id
 
 # 10:00 in Santiago (UTC-3 in November).
 CLASS_START = datetime.datetime(2026, 11, 27, 13, 0, tzinfo=datetime.timezone.utc)
@@ -53,16 +53,27 @@ def class_session(pg, professor_id: int, *, course_code: str = "INF-239", course
         return cur.fetchone()[0]
 
 
+def _count(cur, registration_id: int, *, leaving: str | None, entering: str) -> None:
+    """Move a registration between live counters as the loop does (an overridden one stays put)."""
+    changes = f"{entering} = {entering} + 1" + (f", {leaving} = {leaving} - 1" if leaving else ", joined = joined + 1")
+    cur.execute(f"""UPDATE session_counters SET {changes}, version = version + 1
+                     WHERE session_id = (SELECT session_id FROM registrations WHERE id = %(id)s)
+                       AND NOT EXISTS (SELECT 1 FROM outcomes WHERE registration_id = %(id)s AND overridden)""",
+                {"id": registration_id})
+
+
 def join(pg, session_id: int, user_id: int, *, joined_after: datetime.timedelta = MINUTE,
          origin_ip: str | None = "10.0.0.7", state: str = "scanning", failures: int = 0) -> int:
-    """A registration `joined_after` the session opened; returns its id."""
+    """A registration `joined_after` the session opened, counted; returns its id."""
     with pg.cursor() as cur:
         cur.execute(
             """INSERT INTO registrations (session_id, user_id, origin_ip, joined_at, state, failures)
                SELECT id, %s, %s, created_at + %s, %s, %s FROM class_sessions WHERE id = %s
                RETURNING id""",
             (user_id, origin_ip, joined_after, state, failures, session_id))
-        return cur.fetchone()[0]
+        registration_id = cur.fetchone()[0]
+        _count(cur, registration_id, leaving=None, entering="failed" if state == "failed" else "in_progress")
+        return registration_id
 
 
 def pass_rounds(pg, registration_id: int, response_ms: list[int]) -> None:
@@ -127,6 +138,7 @@ def finish(pg, registration_id: int, *, status: str, certainty: int) -> None:
                     "WHERE id = %s", (registration_id,))
         cur.execute("SELECT response_ms FROM rounds WHERE registration_id = %s ORDER BY round", (registration_id,))
         response_ms = [row[0] for row in cur.fetchall()]
+        _count(cur, registration_id, leaving="in_progress", entering=status.lower())
     record_outcome(pg, registration_id, status, certainty, response_ms)
 
 
@@ -141,9 +153,13 @@ async def close(client, session_id: int, professor_token: str) -> dict:
     return await response.json()
 
 
-def cancel(pg, session_id: int) -> None:
+def cancel(pg, session_id: int, reason: str = "Sesión abierta por error") -> None:
+    """Cancelled by its own professor."""
     with pg.cursor() as cur:
-        cur.execute("UPDATE class_sessions SET status = 'cancelled', closed_at = now() WHERE id = %s", (session_id,))
+        cur.execute("""UPDATE class_sessions
+                          SET status = 'cancelled', closed_at = COALESCE(closed_at, now()), cancelled_at = now(),
+                              cancelled_by = professor_id, cancel_reason = %s
+                        WHERE id = %s""", (reason, session_id))
 
 
 def outcome_row(pg, session_id: int, user_id: int) -> dict | None:

@@ -37,7 +37,7 @@ async def test_join_creates_the_registration_and_the_round_one_qr(client, prof, 
     assert await QrPool(valkey).live_entry(session["id"], 101) is not None
     read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(prof))).json()
     assert read["counters"] | {"version": 0} == {"joined": 1, "in_progress": 1, "present": 0, "late": 0,
-                                                 "doubtful": 0, "failed": 0, "absent": 0, "version": 0}
+                                                 "doubtful": 0, "justified": 0, "failed": 0, "absent": 0, "version": 0}
 
 
 async def test_joining_twice_keeps_one_registration_and_one_live_qr(client, prof, ready_student, pg, valkey):
@@ -114,7 +114,7 @@ async def test_status_reports_own_progress(client, prof, ready_student, token):
     status = await (await client.get(url, headers=bearer(student.token))).json()
     assert (status["state"], status["current_round"], status["attempts_left"]) == ("scanning", 1, 3)
     missing = await client.get("/api/attendance/status?session=999", headers=bearer(student.token))
-    assert await error_of(missing) == (404, "SESSION_NOT_FOUND")
+    assert await error_of(missing) == (404, "NOT_JOINED"), "a missing session looks like one not joined"
     bad = await client.get("/api/attendance/status?session=x", headers=bearer(student.token))
     assert await error_of(bad) == (400, "VALIDATION_FAILED")
 

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from asistencia.events import EVENTS
 from tests import class_data
 from tests.helpers import bearer, error_of
 
@@ -116,21 +115,76 @@ async def test_concurrent_overrides_are_all_audited_in_order(client, token, pg, 
     assert stored["status"] == audit[-1][2]
 
 
-async def test_override_is_published_without_the_note(client, token, classroom):
-    received: asyncio.Queue = asyncio.Queue()
-    unsubscribe = client.app[EVENTS].subscribe(classroom["session"], received.put_nowait)
+async def _watching_dashboard(client, professor_token: str, session_id: int):
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "token": professor_token})
+    assert (await ws.receive_json(timeout=5))["type"] == "auth_ok"
+    await ws.send_json({"type": "watch", "id": 1, "session": session_id})
+    snapshot = await ws.receive_json(timeout=5)
+    assert snapshot["type"] == "result", snapshot
+    return ws, snapshot["data"]
+
+
+async def test_a_watching_dashboard_receives_the_override_without_the_note(client, token, classroom):
+    professor = token("profesor", user_id=classroom["professor"])
+    ws, snapshot = await _watching_dashboard(client, professor, classroom["session"])
     try:
-        response = await client.patch(url(classroom, "camila"),
-                                      headers=bearer(token("profesor", user_id=classroom["professor"])),
+        response = await client.patch(url(classroom, "camila"), headers=bearer(professor),
                                       json={"status": "JUSTIFIED", "note": "Diagnóstico privado"})
         assert response.status == 200
-        event = await asyncio.wait_for(received.get(), timeout=5)
+        message = await ws.receive_json(timeout=5)
     finally:
-        unsubscribe()
-    assert event["event"] == "override"
-    assert event["data"]["user_id"] == classroom["camila"]
-    assert (event["data"]["status"], event["data"]["computed_status"]) == ("JUSTIFIED", "PRESENT")
-    assert "Diagnóstico" not in str(event)
+        await ws.close()
+    assert (message["type"], message["event"]) == ("event", "override")
+    data = message["data"]
+    assert (data["session"], data["user_id"]) == (classroom["session"], classroom["camila"])
+    assert (data["status"], data["computed_status"], data["overridden_by"]) == \
+           ("JUSTIFIED", "PRESENT", classroom["professor"])
+    assert data["overridden_at"].endswith("Z"), "times on the wire are UTC"
+    assert data["counters"]["version"] > snapshot["session"]["counters"]["version"]
+    assert "Diagnóstico" not in str(message)
+
+
+def _counted(counters: dict) -> dict:
+    return {name: number for name, number in counters.items() if name != "version" and number}
+
+
+async def test_counters_follow_overrides_and_keep_an_overridden_student_where_it_put_them(
+        client, token, pg, classroom):
+    professor = token("profesor", user_id=classroom["professor"])
+    headers = bearer(professor)
+    session_url = f"/api/sessions/{classroom['session']}"
+    before = (await (await client.get(session_url, headers=headers)).json())["counters"]
+    assert _counted(before) == {"joined": 3, "in_progress": 2, "present": 1}
+
+    ws, _ = await _watching_dashboard(client, professor, classroom["session"])
+    try:
+        # Matías is still scanning: justified now, he counts as justified, not in progress.
+        response = await client.patch(url(classroom, "matias"), headers=headers,
+                                      json={"status": "JUSTIFIED", "note": "Certificado médico"})
+        assert response.status == 200
+        event = await ws.receive_json(timeout=5)
+    finally:
+        await ws.close()
+    assert _counted(event["data"]["counters"]) == {"joined": 3, "in_progress": 1, "present": 1, "justified": 1}
+
+    # Camila's PRESENT becomes DOUBTFUL; Matías completing afterwards moves nothing.
+    response = await client.patch(url(classroom, "camila"), headers=headers,
+                                  json={"status": "DOUBTFUL", "note": "Se retiró temprano"})
+    assert response.status == 200
+    class_data.pass_rounds(pg, classroom["matias_registration"], [1300, 1100])
+    class_data.finish(pg, classroom["matias_registration"], status="PRESENT", certainty=80)
+    counters = (await (await client.get(session_url, headers=headers)).json())["counters"]
+    assert _counted(counters) == {"joined": 3, "in_progress": 1, "doubtful": 1, "justified": 1}
+
+    # Closing makes Valentina absent; Matías stays justified; an override after close moves her.
+    closed = await class_data.close(client, classroom["session"], professor)
+    assert _counted(closed["counters"]) == {"joined": 3, "doubtful": 1, "justified": 1, "absent": 1}
+    response = await client.patch(url(classroom, "valentina"), headers=headers,
+                                  json={"status": "LATE", "note": "Llegó con el teléfono descargado"})
+    assert response.status == 200
+    counters = (await (await client.get(session_url, headers=headers)).json())["counters"]
+    assert _counted(counters) == {"joined": 3, "late": 1, "doubtful": 1, "justified": 1}
 
 
 @pytest.mark.parametrize(("body", "fields"), [

@@ -58,6 +58,17 @@ def test_counter_changes_keep_everyone_in_exactly_one_bucket():
         counters.changes(Progress("scanning", 3, 0), Progress("completed", 4, 0), None)
 
 
+def test_an_override_moves_its_student_to_the_status_it_sets():
+    assert counters.override_changes("scanning", None, "JUSTIFIED") == {
+        **dict.fromkeys(counters.FIELDS, 0), "in_progress": -1, "justified": 1}
+    assert counters.override_changes("failed", None, "PRESENT") == {
+        **dict.fromkeys(counters.FIELDS, 0), "failed": -1, "present": 1}
+    # Once there is an outcome (completed, closed, or overridden before) it is its status that counts.
+    assert counters.override_changes("scanning", "ABSENT", "JUSTIFIED") == {
+        **dict.fromkeys(counters.FIELDS, 0), "absent": -1, "justified": 1}
+    assert counters.override_changes("completed", "DOUBTFUL", "DOUBTFUL") == dict.fromkeys(counters.FIELDS, 0)
+
+
 def test_join_codes_avoid_ambiguous_letters():
     assert not set("ILOQ") & set(join_code.ALPHABET)
     codes = {join_code.new_join_code() for _ in range(200)}

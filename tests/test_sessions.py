@@ -32,7 +32,7 @@ async def test_create_with_defaults(client, prof, pg):
         "id": 1, "professor_id": PROFESSOR_ID, "course_code": "INF-239", "course_name": "Bases de Datos",
         "room": "", "semester": "", "block": "", "rounds": 3, "duration_minutes": 15, "late_after_minutes": None,
         "allowed_networks": [], "status": "active", "open": True, "closed_at": None, "closed_by": None,
-        "counters": {"joined": 0, "in_progress": 0, "present": 0, "late": 0, "doubtful": 0, "failed": 0,
+        "counters": {"joined": 0, "in_progress": 0, "present": 0, "late": 0, "doubtful": 0, "justified": 0, "failed": 0,
                      "absent": 0, "version": 0}}
     created, ends = (dt.datetime.fromisoformat(session[k]) for k in ("created_at", "ends_at"))
     assert ends - created == dt.timedelta(minutes=15)

@@ -7,17 +7,17 @@ from marshmallow import Schema, fields, validate
 
 from asistencia import access
 from asistencia.api.enrollment import device_json
-from asistencia.appkeys import PG_POOL
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.openapi import documented
 from asistencia.store import devices, session_keys
-from asistencia.validation import load_query
+from asistencia.validation import Text, load_query
 from asistencia.valkey import VALKEY
 
 
 class AccessStateQuery(Schema):
     # The phone asking; without it the answer cannot tell this phone from the enrolled one.
-    fingerprint = fields.String(load_default=None, validate=validate.Length(min=1, max=256))
+    fingerprint = Text(strip=False, load_default=None, validate=validate.Length(min=1, max=256))
 
 
 @requires_role(*STUDENT)
@@ -27,7 +27,7 @@ async def state(request: web.Request) -> web.Response:
     user = current_user(request)
     query = load_query(request, AccessStateQuery())
     device = await devices.current(request.app[PG_POOL], user.id)
-    session = await session_keys.load(request.app[VALKEY], user.id)
+    session = await session_keys.load(request.app[VALKEY], request.app[CONFIG].session_key_ring, user.id)
     standing = access.standing(device, session, query["fingerprint"])
     return web.json_response({
         "state": standing.state,

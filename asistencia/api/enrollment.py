@@ -13,6 +13,8 @@ from marshmallow import Schema, fields, validate
 
 from asistencia import passkeys
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance import limits
+from asistencia.attendance.refusals import dependencies_required
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.crypto import b64url_encode
 from asistencia.db import transaction
@@ -20,11 +22,11 @@ from asistencia.errors import Conflict, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys, users
 from asistencia.store.devices import Device
-from asistencia.validation import load, read_json
+from asistencia.validation import ID_RANGE, Text, load, read_json
 from asistencia.valkey import VALKEY
 
 # The client's own identifier for the phone (kept in its storage), as the devices table allows.
-Fingerprint = fields.String(required=True, validate=validate.Length(min=1, max=256))
+Fingerprint = Text(strip=False, required=True, validate=validate.Length(min=1, max=256))
 
 
 class EnrollmentOptionsRequest(Schema):
@@ -38,8 +40,17 @@ class EnrollmentVerifyRequest(Schema):
     fingerprint = Fingerprint
 
 
+def _phone_in_use() -> Conflict:
+    # One phone, one student (SPEC §3.1): refused, not held for approval. A professor
+    # approving a phone for a second student would make the exception the rule in a
+    # hurry before class; a phone that really changes hands is first revoked by the
+    # student who had it (self-service, in seconds), then it enrolls like any other.
+    return Conflict("This phone is enrolled for another student; a phone serves one student only. "
+                    "Use your own phone, or have the other student revoke it first", code="FINGERPRINT_IN_USE")
+
+
 class DevicePath(Schema):
-    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, strict=False, validate=ID_RANGE)
 
 
 def _iso(moment) -> str | None:
@@ -64,11 +75,15 @@ def device_json(device: Device) -> dict[str, Any]:
 
 
 @requires_role(*STUDENT)
-@documented(body=EnrollmentOptionsRequest)
+@documented(body=EnrollmentOptionsRequest, responses={409: "FINGERPRINT_IN_USE: this phone serves another student"})
 async def options(request: web.Request) -> web.Response:
     """Passkey creation options for this phone; the challenge is single-use for 5 minutes."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentOptionsRequest())
+    async with transaction(request.app[PG_POOL]) as cur:
+        if await devices.serves_another(cur, body["fingerprint"], user.id):
+            raise _phone_in_use()
     enrolled = [d for d in await devices.of_user(request.app[PG_POOL], user.id) if d.status == "enrolled"]
     challenge = await challenges.issue(request.app[VALKEY], challenges.ENROLLMENT, user.id,
                                        context=body["fingerprint"])
@@ -81,6 +96,7 @@ async def options(request: web.Request) -> web.Response:
 async def verify(request: web.Request) -> web.Response:
     """Verify the new passkey and enroll the phone; the student's other devices are revoked."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentVerifyRequest())
     credential = passkeys.parse_registration(body["credential"])
     vk = request.app[VALKEY]
@@ -92,6 +108,8 @@ async def verify(request: web.Request) -> web.Response:
     async with transaction(request.app[PG_POOL]) as cur:
         # The upsert locks the student's row: their concurrent enrollments take turns.
         await users.remember_in(cur, user)
+        if await devices.serves_another(cur, body["fingerprint"], user.id):
+            raise _phone_in_use()
         device = await devices.enroll(cur, user.id, registration, body["fingerprint"])
     if device is None:
         raise Conflict("This passkey is already registered", code="CREDENTIAL_EXISTS")
@@ -110,16 +128,20 @@ async def list_devices(request: web.Request) -> web.Response:
 
 @requires_role(*STUDENT)
 async def revoke(request: web.Request) -> web.Response:
-    """Revoke one of the student's own devices; its login (session key) ends with it."""
+    """Revoke one of the student's own devices; its login (session key) ends with it.
+
+    The revocation holds once PostgreSQL has it (join and scan accept only the
+    active device's key); the key is deleted from Valkey on every call, so a
+    revoke that answered 503 is finished by calling it again.
+    """
     user = current_user(request)
     device_id = load(DevicePath(), dict(request.match_info))["id"]
-    async with transaction(request.app[PG_POOL]) as cur:
-        revoked = await devices.revoke(cur, user_id=user.id, actor_id=user.id, reason=devices.BY_OWNER,
-                                       only=device_id)
-    if revoked:
-        await session_keys.delete(request.app[VALKEY], user.id)
-    device = await devices.owned(request.app[PG_POOL], user.id, device_id)
-    if device is None:
-        # Someone else's device and no device at all look the same.
-        raise NotFound("No such device", code="DEVICE_NOT_FOUND")
+    with dependencies_required():
+        async with transaction(request.app[PG_POOL]) as cur:
+            await devices.revoke(cur, user_id=user.id, actor_id=user.id, reason=devices.BY_OWNER, only=device_id)
+        device = await devices.owned(request.app[PG_POOL], user.id, device_id)
+        if device is None:
+            # Someone else's device and no device at all look the same.
+            raise NotFound("No such device", code="DEVICE_NOT_FOUND")
+        await session_keys.delete_for_device(request.app[VALKEY], user.id, device_id)
     return web.json_response({"device": device_json(device)})

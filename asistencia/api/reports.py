@@ -15,18 +15,19 @@ from aiohttp import web
 from marshmallow import Schema, fields, validate
 
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance import announce, wire
+from asistencia.attendance.schemas import Rut, Text
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
-from asistencia.domain import attendance_list, course_summary, legacy_export
+from asistencia.domain import attendance_list, counters, course_summary, legacy_export
 from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
+from asistencia.domain.rut import student_id
 from asistencia.errors import NotFound, Refused
 from asistencia.events import EVENTS
 from asistencia.openapi import documented
-from asistencia.store import overrides, reports, users
-from asistencia.validation import load, load_query, read_json
+from asistencia.store import class_sessions, overrides, registrations, reports, rosters, users
+from asistencia.validation import BIGINT_MAX, Text, load, load_query, read_json
 
-# Where the classes happen: dates and local times in reports are this zone's.
-BIGINT_MAX = 2**63 - 1
 
 
 def _isoformat(value: Any) -> str:
@@ -66,22 +67,22 @@ class StudentPath(SessionPath):
 
 
 class CoursePath(Schema):
-    course_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    course_code = Text(strip=False, required=True, validate=validate.Length(min=1, max=50))
 
 
 class AttendanceQuery(Schema):
-    status = CommaSeparated(fields.String(validate=validate.OneOf(attendance_list.LIST_STATUSES)),
+    status = CommaSeparated(Text(strip=False, validate=validate.OneOf(attendance_list.LIST_STATUSES)),
                             load_default=list)
-    q = fields.String(load_default="", validate=validate.Length(max=200))
-    sort = fields.String(load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
+    q = Text(strip=False, load_default="", validate=validate.Length(max=200))
+    sort = Text(strip=False, load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
 
 
 class LegacyQuery(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    format = Text(strip=False, load_default="json", validate=validate.OneOf(("json", "csv")))
 
 
 class SummaryQuery(Schema):
-    semester = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+    semester = Text(strip=False, load_default=None, validate=validate.Length(min=1, max=20))
 
 
 def _not_blank(text: str) -> None:
@@ -90,18 +91,29 @@ def _not_blank(text: str) -> None:
 
 
 class OverrideBody(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
-    note = fields.String(required=True, validate=[validate.Length(max=1000), _not_blank])
+    status = Text(strip=False, required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
+    note = Text(strip=False, required=True, validate=[validate.Length(max=1000), _not_blank])
+
+
+class ManualMarkBody(OverrideBody):
+    rut = Rut(required=True)
+    full_name = Text(load_default=None, validate=validate.Length(1, 200))
 
 
 def _session_not_found() -> NotFound:
     return NotFound("No such session", code="SESSION_NOT_FOUND")
 
 
+def _cancelled() -> Refused:
+    return Refused("A cancelled session's attendance does not count: nothing to correct or export",
+                   code="SESSION_CANCELLED")
+
+
 def _session_header(session: dict[str, Any]) -> dict[str, Any]:
     header = {key: session[key] for key in (
         "id", "course_code", "course_name", "room", "semester", "block", "rounds", "duration_minutes",
-        "late_after_minutes", "join_code", "status", "created_at", "ends_at", "closed_at", "closed_by")}
+        "late_after_minutes", "join_code", "status", "created_at", "ends_at", "closed_at", "closed_by",
+        "cancelled_at", "cancel_reason")}
     header["professor"] = {"id": session["professor_id"], "username": session["professor_username"],
                            "full_name": session["professor_full_name"]}
     return header
@@ -117,7 +129,10 @@ async def _session_attendance(request: web.Request) -> tuple[dict[str, Any], lis
             raise _session_not_found()
         rows = await reports.registrations(cur, session_id)
         history = await reports.override_history(cur, session_id)
-    return session, [attendance_list.student_entry(row, history.get(row["user_id"], ())) for row in rows]
+        # Once closed, roster students who never joined are absent too.
+        missing = await rosters.absentees(cur, session_id) if session["status"] == "closed" else []
+    return session, [*(attendance_list.student_entry(row, history.get(row["user_id"], ())) for row in rows),
+                     *map(attendance_list.absentee_entry, missing)]
 
 
 @requires_role(*STAFF)
@@ -140,9 +155,12 @@ async def attendance(request: web.Request) -> web.Response:
 @requires_role(*STAFF)
 @documented(query=AttendanceQuery, produces="text/csv")
 async def attendance_csv(request: web.Request) -> web.Response:
-    """Attendance list as a spreadsheet (UTF-8 with BOM, `;`), same filters as the JSON list."""
+    """Attendance list as a spreadsheet (UTF-8 with BOM, `;`), same filters as the JSON list; never of a
+    cancelled session."""
     query = load_query(request, AttendanceQuery())
     session, students = await _session_attendance(request)
+    if session["status"] == "cancelled":
+        raise _cancelled()
     chosen = attendance_list.select_students(students, statuses=query["status"], search=query["q"],
                                              sort=query["sort"])
     body = spreadsheet_csv(attendance_list.CSV_COLUMNS, map(attendance_list.csv_row, chosen))
@@ -173,6 +191,30 @@ async def legacy(request: web.Request) -> web.Response:
     return _json({"records": records})
 
 
+async def _editable_session(cur, request: web.Request, session_id: int) -> dict[str, Any]:
+    """The session to correct, in a transaction on local time: visible to the caller, not cancelled."""
+    await reports.local_time(cur, request.app[CONFIG].timezone)
+    session = await reports.visible_session(cur, session_id, current_user(request))
+    if session is None:
+        raise _session_not_found()
+    if session["status"] == "cancelled":
+        raise _cancelled()
+    return session
+
+
+async def _set_status(cur, session_id: int, registration: dict[str, Any], user_id: int, actor_id: int,
+                      body: dict[str, Any], *, by_hand: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Override the registration's status (audited) and move the counters; the list entry and counters."""
+    replaced = await overrides.override_outcome(cur, registration["id"], actor_id=actor_id, status=body["status"],
+                                                note=body["note"].strip())
+    state = None if by_hand else registration["state"]
+    new_counters = await class_sessions.change_counters(
+        cur, session_id, counters.override_changes(state, replaced, body["status"]))
+    [row] = await reports.registrations(cur, session_id, user_id)
+    history = await reports.override_history(cur, session_id, user_id)
+    return attendance_list.student_entry(row, history.get(user_id, ())), wire.counters_json(new_counters)
+
+
 @requires_role(*STAFF)
 @documented(body=OverrideBody)
 async def override(request: web.Request) -> web.Response:
@@ -182,25 +224,47 @@ async def override(request: web.Request) -> web.Response:
     session_id, user_id = path["id"], path["user_id"]
     actor = current_user(request)
     async with transaction(request.app[PG_POOL]) as cur:
-        await reports.local_time(cur, request.app[CONFIG].timezone)
-        session = await reports.visible_session(cur, session_id, actor)
-        if session is None:
-            raise _session_not_found()
-        if session["status"] == "cancelled":
-            raise Refused("A cancelled session's attendance does not count; nothing to correct",
-                          code="SESSION_CANCELLED")
-        registration = await overrides.registration_id(cur, session_id, user_id)
+        await _editable_session(cur, request, session_id)
+        registration = await overrides.lock_registration(cur, session_id, user_id)
         if registration is None:
             raise NotFound("That student did not join this session", code="REGISTRATION_NOT_FOUND")
         await users.remember_in(cur, actor)
-        await overrides.override_outcome(cur, registration, actor_id=actor.id, status=body["status"],
-                                         note=body["note"].strip())
-        [row] = await reports.registrations(cur, session_id, user_id)
-        history = await reports.override_history(cur, session_id, user_id)
-    student = attendance_list.student_entry(row, history.get(user_id, ()))
-    await request.app[EVENTS].publish(session_id, "override", {
-        "user_id": user_id, "status": student["status"], "computed_status": student["computed_status"],
-        "overridden_by": actor.id, "overridden_at": student["override"]["at"].isoformat()})
+        student, new_counters = await _set_status(cur, session_id, registration, user_id, actor.id, body,
+                                                  by_hand=False)
+    await announce.overridden(request.app[EVENTS], session_id, user_id=user_id, status=student["status"],
+                              computed_status=student["computed_status"], actor_id=actor.id,
+                              at=wire.timestamp(student["override"]["at"]), counters=new_counters)
+    return _json({"student": student})
+
+
+@requires_role(*STAFF)
+@documented(body=ManualMarkBody)
+async def mark_by_hand(request: web.Request) -> web.Response:
+    """Mark a student by RUT whose phone failed or has no passkey: a status with a note, audited as an
+    override; the student is registered by the professor if they never joined (certainty: manual)."""
+    session_id = load(SessionPath(), dict(request.match_info))["id"]
+    body = await read_json(request, ManualMarkBody())
+    user_id = student_id(body["rut"])
+    actor = current_user(request)
+    async with transaction(request.app[PG_POOL]) as cur:
+        session = await _editable_session(cur, request, session_id)
+        await users.remember_in(cur, actor)
+        name = body["full_name"] or await rosters.name_of(cur, session["course_code"], body["rut"])
+        await users.ensure_student(cur, user_id, body["rut"], name)
+        registration = await overrides.register_by_hand(cur, session_id, user_id, actor_id=actor.id)
+        by_hand = registration is not None
+        if not by_hand:
+            registration = await overrides.lock_registration(cur, session_id, user_id)
+        student, new_counters = await _set_status(cur, session_id, registration, user_id, actor.id, body,
+                                                  by_hand=by_hand)
+        joined = await registrations.student(cur, session_id, user_id) if by_hand else None
+    hub = request.app[EVENTS]
+    if joined is not None:
+        await announce.joined(hub, session_id, wire.student_json(joined), new_counters)
+    else:
+        await announce.overridden(hub, session_id, user_id=user_id, status=student["status"],
+                                  computed_status=student["computed_status"], actor_id=actor.id,
+                                  at=wire.timestamp(student["override"]["at"]), counters=new_counters)
     return _json({"student": student})
 
 
@@ -214,8 +278,9 @@ async def _course_summary(request: web.Request) -> dict[str, Any]:
         if not sessions:
             raise NotFound("No sessions of that course to summarise", code="COURSE_NOT_FOUND")
         held = [s["id"] for s in sessions if s["status"] == "closed"]
-        registrations = await reports.course_registrations(cur, held) if held else []
-    return course_summary.course_summary(course_code, semester, sessions, registrations)
+        registered = await reports.course_registrations(cur, held) if held else []
+        roster = await rosters.course_roster_students(cur, course_code)
+    return course_summary.course_summary(course_code, semester, sessions, registered, roster)
 
 
 @requires_role(*STAFF)

@@ -10,23 +10,26 @@ from asistencia.openapi import documented
 from asistencia.validation import load, load_query, read_json
 
 _CREATE = schemas.CreateSessionSchema()
+_CANCEL = schemas.CancelSessionSchema()
 _LIST = schemas.ListSessionsQuery()
 _SESSION = schemas.SessionPath()
 _STUDENT = schemas.StudentPath()
 
 
 @requires_role(*STAFF)
-@documented(body=schemas.CreateSessionSchema, responses={201: "created"})
+@documented(body=schemas.CreateSessionSchema,
+            responses={201: "created", 200: "already opened with this request_id (nothing new)"})
 async def create(request: web.Request) -> web.Response:
     """Open a class session (returns it with its join code)."""
     body = await read_json(request, _CREATE)
-    return web.json_response(await sessions.create(request.app, current_user(request), body), status=201)
+    session, opened = await sessions.create(request.app, current_user(request), body)
+    return web.json_response(session, status=201 if opened else 200)
 
 
 @requires_role(*STAFF)
 @documented(query=schemas.ListSessionsQuery)
 async def list_sessions(request: web.Request) -> web.Response:
-    """List own class sessions, newest first (admins: everyone's)."""
+    """List own class sessions, newest first (admins: everyone's); filter by state, course, professor, day."""
     query = load_query(request, _LIST)
     found = await sessions.list_visible(request.app, current_user(request), **query)
     return web.json_response({"sessions": found})
@@ -44,6 +47,15 @@ async def close(request: web.Request) -> web.Response:
     """Close a class session and finalise every registration (idempotent)."""
     path = load(_SESSION, dict(request.match_info))
     return web.json_response(await sessions.close(request.app, current_user(request), path["id"]))
+
+
+@requires_role(*STAFF)
+@documented(body=schemas.CancelSessionSchema)
+async def cancel(request: web.Request) -> web.Response:
+    """Cancel a mistaken class session (active or closed) with a reason; it then counts nowhere (idempotent)."""
+    path = load(_SESSION, dict(request.match_info))
+    body = await read_json(request, _CANCEL)
+    return web.json_response(await sessions.cancel(request.app, current_user(request), path["id"], body["reason"]))
 
 
 @requires_role(*STAFF)

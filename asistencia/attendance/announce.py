@@ -4,7 +4,7 @@
 - `projector:{id}`        projectors: `counters` and `closed` only — a projected
                           screen never learns who is who;
 - `student:{id}:{user}`   one student's phone: `reset`, `closed`;
-- `students:{id}`         every student's phone: `closed`.
+- `students:{id}`         every student's phone: `closed` (a cancelled session, too).
 Event data always carries `session`; events that change the counters carry
 the new `counters` (with their `version`).
 """
@@ -70,6 +70,26 @@ async def reset(hub: EventHub, session_id: int, *, user_id: int, round_: int, ac
                 counters: dict[str, int]) -> None:
     await _announce(hub, session_id, "reset", {"user_id": user_id, "round": round_, "by": actor_id}, counters)
     await hub.publish(student_topic(session_id, user_id), "reset", {"session": session_id, "round": round_})
+
+
+async def cancelled(hub: EventHub, session_id: int, *, by: int, reason: str, cancelled_at: str | None,
+                    stopped: bool, closed_by: str, counters: dict[str, int]) -> None:
+    """Dashboards learn who cancelled and why; when it `stopped` an active session, its
+    projectors and phones are told `closed` (to them it simply ended)."""
+    await hub.publish(dashboard_topic(session_id), "cancelled", {
+        "session": session_id, "by": by, "reason": reason, "cancelled_at": cancelled_at, "counters": counters})
+    if stopped:
+        data = {"session": session_id, "closed_by": closed_by, "closed_at": cancelled_at}
+        await hub.publish(projector_topic(session_id), "closed", {**data, "counters": counters})
+        await hub.publish(students_topic(session_id), "closed", data)
+
+
+async def overridden(hub: EventHub, session_id: int, *, user_id: int, status: str, computed_status: str | None,
+                     actor_id: int, at: str | None, counters: dict[str, int]) -> None:
+    """A professor set a student's status (never with the note: that stays in the results)."""
+    await _announce(hub, session_id, "override", {"user_id": user_id, "status": status,
+                                                  "computed_status": computed_status, "overridden_by": actor_id,
+                                                  "overridden_at": at}, counters)
 
 
 async def closed(hub: EventHub, session_id: int, *, closed_by: str, closed_at: str | None,

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import cursor, transaction
@@ -18,7 +18,7 @@ from asistencia.domain.networks import address_or_none, is_allowed
 from asistencia.domain.projection import projectable_ms
 from asistencia.domain.qr_payload import MAX_ID, round_qr
 from asistencia.events import EVENTS
-from asistencia.store import class_sessions, registrations, session_keys, users
+from asistencia.store import class_sessions, devices, registrations, session_keys, users
 from asistencia.store.qr_pool import QR_POOL
 from asistencia.tokens import User
 from asistencia.valkey import VALKEY
@@ -34,6 +34,7 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
     device login, or a process that died before putting it in the pool).
     """
     config = app[CONFIG]
+    await limits.spend(app, limits.joins(app), user.id)
     if user.id > MAX_ID:
         raise refusal("STUDENT_ID_UNSUPPORTED")
     with dependencies_required():
@@ -45,7 +46,7 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             raise refusal("SESSION_CLOSED")
         if not is_allowed(remote, found["allowed_networks"]):
             raise refusal("NETWORK_NOT_ALLOWED")
-        key = await session_keys.load(app[VALKEY], user.id)
+        key = await session_keys.load(app[VALKEY], config.session_key_ring, user.id)
         if key is None:
             raise refusal("NOT_READY")
         session_id = found["id"]
@@ -53,6 +54,10 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             session = await class_sessions.lock_open(cur, session_id)
             if not session["open"]:
                 raise refusal("SESSION_CLOSED")
+            # The key's device must still be the active one: a revocation holds even
+            # if deleting the key from Valkey was lost.
+            if await devices.active_id(cur, user.id) != key.device_id:
+                raise refusal("NOT_READY")
             await users.remember_in(cur, user)
             created = await registrations.join(cur, session_id=session_id, user_id=user.id,
                                                device_id=key.device_id, origin_ip=address_or_none(remote))
@@ -75,9 +80,8 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
 async def status(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
     async with cursor(app[PG_POOL]) as cur:
         session = await class_sessions.get(cur, session_id)
-        if session is None:
-            raise refusal("SESSION_NOT_FOUND")
-        student = await registrations.student(cur, session_id, user.id)
+        student = None if session is None else await registrations.student(cur, session_id, user.id)
     if student is None:
+        # The same answer for a session that does not exist: ids are sequential, students need not learn them.
         raise refusal("NOT_JOINED")
     return wire.progress_json(session, student, attempts=app[CONFIG].scan_attempts, status=student["status"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow
 from marshmallow import fields, validate
 
@@ -9,21 +11,15 @@ from asistencia.crypto import BASE45_ALPHABET, b64url_decode
 from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
+from asistencia.domain.rounds import MAX_ROUNDS
+from asistencia.domain.rut import normalize as normalize_rut
+from asistencia.validation import ID_RANGE, USER_ID_RANGE, Text
 
-ID_RANGE = validate.Range(min=1, max=2**63 - 1)
-USER_ID_RANGE = validate.Range(min=0, max=2**63 - 1)
 MAX_NETWORKS = 50
 MAX_PROOF_BYTES = 1024
 
 
-class Text(fields.String):
-    """A string with surrounding whitespace removed."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-class Network(fields.String):
+class Network(Text):
     """A CIDR (or bare address), normalised to its network form ("10.1.0.0/16")."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -34,7 +30,7 @@ class Network(fields.String):
             raise marshmallow.ValidationError("Not an IP network in CIDR notation.") from None
 
 
-class JoinCode(fields.String):
+class JoinCode(Text):
     """What the student typed: spaces and dashes dropped, upper-cased, then six letters."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -44,7 +40,18 @@ class JoinCode(fields.String):
         return code
 
 
-class Base64UrlBytes(fields.String):
+class Rut(Text):
+    """A Chilean RUT with a right check digit, in the bridge's form ("12345678-5"); dots and dash optional."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        rut = normalize_rut(text) if len(text) <= 20 else None
+        if rut is None:
+            raise marshmallow.ValidationError("Not a RUT (digits, dash, check digit 0-9 or K) or a wrong check digit.")
+        return rut
+
+
+class Base64UrlBytes(Text):
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             raw = b64url_decode(super()._deserialize(value, attr, data, **kwargs))
@@ -61,16 +68,25 @@ class CreateSessionSchema(marshmallow.Schema):
     room = Text(load_default="", validate=validate.Length(max=100))
     semester = Text(load_default="", validate=validate.Length(max=20))
     block = Text(load_default="", validate=validate.Length(max=50))
-    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, 10))
+    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, MAX_ROUNDS))
     duration_minutes = fields.Integer(load_default=15, strict=True, validate=validate.Range(1, 600))
     late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(0, 600))
     allowed_networks = fields.List(Network(), load_default=list, validate=validate.Length(max=MAX_NETWORKS))
+    # Chosen by the page once per filled form: sending it again opens nothing new (a double submit).
+    request_id = fields.UUID(load_default=None)
+
+
+class CancelSessionSchema(marshmallow.Schema):
+    reason = Text(required=True, validate=validate.Length(1, 500))
 
 
 class ListSessionsQuery(marshmallow.Schema):
-    status = fields.String(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
+    status = Text(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    course_code = Text(load_default=None, validate=validate.Length(1, 50))
+    professor = Text(load_default=None, validate=validate.Length(1, 200))
+    date = fields.Date(load_default=None)
 
 
 class SessionPath(marshmallow.Schema):
@@ -91,8 +107,9 @@ class JoinSchema(marshmallow.Schema):
 
 class ScanSchema(marshmallow.Schema):
     session = fields.Integer(required=True, strict=True, validate=ID_RANGE)
-    qr = fields.String(required=True, validate=[
+    qr = Text(required=True, strip=False, validate=[
         validate.Length(equal=TEXT_LENGTH),
-        validate.ContainsOnly(BASE45_ALPHABET, error="Not a QR text (base45)."),
+        # A pattern, not ContainsOnly: the OpenAPI description shows it as one (ContainsOnly became an enum).
+        validate.Regexp(f"^[{re.escape(BASE45_ALPHABET)}]*$", error="Not a QR text (base45)."),
     ])
     proof = Base64UrlBytes(required=True)

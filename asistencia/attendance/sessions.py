@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -60,7 +62,11 @@ async def read(app: web.Application, user: User, session_id: int) -> dict[str, A
     return wire.session_json(await find_visible(app, user, session_id))
 
 
-async def create(app: web.Application, user: User, fields: dict[str, Any]) -> dict[str, Any]:
+async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Open a session; with a `request_id` the professor already used, the session it opened
+    (False: nothing new was opened)."""
+    request_id = None if fields["request_id"] is None else str(fields["request_id"])
+    fields = {**fields, "request_id": request_id}
     for _ in range(JOIN_CODE_ATTEMPTS):
         try:
             async with transaction(app[PG_POOL]) as cur:
@@ -70,6 +76,9 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> di
             break
         except class_sessions.JoinCodeTaken:
             continue
+        except class_sessions.RequestRepeated:
+            async with cursor(app[PG_POOL]) as cur:
+                return wire.session_json(await class_sessions.by_request(cur, user.id, request_id)), False
     else:
         raise refusal("JOIN_CODE_EXHAUSTED")
     config = app[CONFIG]
@@ -80,13 +89,21 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> di
         # Projector ticks top the decoys up too; the session exists either way.
         log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
     log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id})
-    return wire.session_json(session)
+    return wire.session_json(session), True
 
 
-async def list_visible(app: web.Application, user: User, *, status: str | None, limit: int) -> list[dict]:
+async def list_visible(app: web.Application, user: User, *, status: str | None, limit: int,
+                       course_code: str | None, professor: str | None, date: dt.date | None) -> list[dict]:
+    """Own sessions (admins: everyone's), filtered; `date` is a local calendar day."""
+    since = until = None
+    if date is not None:
+        zone = ZoneInfo(app[CONFIG].timezone)
+        since = dt.datetime.combine(date, dt.time(), zone)
+        until = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), zone)
     async with cursor(app[PG_POOL]) as cur:
         rows = await class_sessions.list_sessions(cur, professor_id=None if user.is_admin else user.id,
-                                                  status=status, limit=limit)
+                                                  status=status, limit=limit, course_code=course_code,
+                                                  professor=professor, since=since, until=until)
     return [wire.session_json(row) for row in rows]
 
 
@@ -99,6 +116,27 @@ async def close(app: web.Application, user: User, session_id: int) -> dict[str, 
         session = await class_sessions.get(cur, session_id)
     if closed_now:
         await _after_close(app, session)
+    return wire.session_json(session)
+
+
+async def cancel(app: web.Application, user: User, session_id: int, reason: str) -> dict[str, Any]:
+    """Cancel with a reason (audited on the session row); it then counts nowhere.
+    Cancelling a cancelled session changes nothing and answers the same."""
+    async with transaction(app[PG_POOL]) as cur:
+        before = visible(await class_sessions.get(cur, session_id), user)
+        await users.remember_in(cur, user)
+        cancelled_now = await class_sessions.cancel(cur, session_id, actor_id=user.id, reason=reason,
+                                                    closed_by="admin" if user.is_admin else "professor")
+        session = await class_sessions.get(cur, session_id)
+    if cancelled_now:
+        log.info("class session cancelled", extra={"session_id": session_id, "actor_id": user.id,
+                                                   "was": before["status"]})
+        if before["status"] == "active":
+            await _discard_pool(app, session_id)
+        await announce.cancelled(app[EVENTS], session_id, by=user.id, reason=reason,
+                                 cancelled_at=wire.timestamp(session["cancelled_at"]),
+                                 stopped=before["status"] == "active", closed_by=session["closed_by"],
+                                 counters=wire.counters_json(session))
     return wire.session_json(session)
 
 
@@ -119,12 +157,16 @@ async def close_due(app: web.Application) -> int:
         closed += 1
 
 
-async def _after_close(app: web.Application, session: Row) -> None:
+async def _discard_pool(app: web.Application, session_id: int) -> None:
     try:
-        await app[QR_POOL].discard(session["id"])
+        await app[QR_POOL].discard(session_id)
     except RedisError:
         log.warning("could not discard a closed session's QR pool (it expires on its own)",
-                    extra={"session_id": session["id"]})
+                    extra={"session_id": session_id})
+
+
+async def _after_close(app: web.Application, session: Row) -> None:
+    await _discard_pool(app, session["id"])
     await announce.closed(app[EVENTS], session["id"], closed_by=session["closed_by"],
                           closed_at=wire.timestamp(session["closed_at"]), counters=wire.counters_json(session))
 
@@ -147,11 +189,12 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
         await registrations.save_progress(cur, registration["id"], after)
         await registrations.record_reset(cur, registration_id=registration["id"], actor_id=actor.id,
                                          round_=after.current_round)
-        new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after))
+        new_counters = await class_sessions.change_counters(cur, session_id, counters.changes(before, after),
+                                                            registration_id=registration["id"])
         student = await registrations.student(cur, session_id, user_id)
     log.info("student reset", extra={"session_id": session_id, "user_id": user_id, "actor_id": actor.id})
     try:
-        key = await session_keys.load(app[VALKEY], user_id)
+        key = await session_keys.load(app[VALKEY], config.session_key_ring, user_id)
         if key is not None:
             qr = round_qr(key.key, session_id, user_id, after.current_round, time.time(), texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="fresh", keep_until=keep_until(session),

@@ -45,6 +45,11 @@ def session_json(row: Row) -> dict[str, Any]:
         "ends_at": timestamp(row["ends_at"]),
         "closed_at": timestamp(row["closed_at"]),
         "closed_by": row["closed_by"],
+        "cancelled_at": timestamp(row["cancelled_at"]),
+        "cancelled_by": row["cancelled_by"],
+        "cancel_reason": row["cancel_reason"],
+        "professor": {"id": row["professor_id"], "username": row["professor_username"],
+                      "full_name": row["professor_full_name"]},
         "counters": counters_json(row),
     }
 
@@ -68,6 +73,8 @@ def progress_json(session: Row, registration: Row, *, attempts: int, status: str
                                registration["round_failures"])
     return {
         "session": student_session_json(session),
+        # Codes and proofs are sealed for this id (docs/protocol.md §1).
+        "student_id": registration["user_id"],
         "state": progress.state,
         "current_round": min(progress.current_round, session["rounds"]),
         "rounds_completed": progress.rounds_completed,
@@ -94,4 +101,7 @@ def student_json(row: Row) -> dict[str, Any]:
         "status": row["status"],
         "computed_status": row["computed_status"],
         "certainty": row["certainty"],
+        "manual": row["marked_by"] is not None,
+        "shared_phone": row["shared_phone"],
+        "new_phone": row["new_phone"],
     }

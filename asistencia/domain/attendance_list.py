@@ -3,7 +3,10 @@
 The status shown for a registration is its outcome's status once there is
 an outcome row (computed at completion or finalisation, or created early by
 a professor's override). Before that it is a live status: `FAILED` while the
-student has exhausted their attempts, `IN_PROGRESS` otherwise.
+student has exhausted their attempts, `IN_PROGRESS` otherwise. A closed
+session's list also holds the course roster's students who never joined
+(`registered` false), as `ABSENT`. A registration a professor made by hand
+(`manual`) has no certainty: the CSV says `manual` there.
 """
 
 from __future__ import annotations
@@ -67,8 +70,12 @@ def student_entry(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) 
         "rt_median_ms": row["rt_median_ms"],
         "certainty": row["certainty"],
         "failures": row["failures"],
+        "shared_phone": row["shared_phone"],
+        "new_phone": row["new_phone"],
         "status": registration_status(row["state"], row["outcome_status"]),
         "computed_status": row["computed_status"],
+        "registered": True,
+        "manual": row["marked_by"] is not None,
         "overridden": row["overridden"],
         "override": override,
         "overrides": [
@@ -79,6 +86,17 @@ def student_entry(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) 
              "note": change["note"]}
             for change in history
         ],
+    }
+
+
+def absentee_entry(row: Mapping[str, Any]) -> Student:
+    """A roster student (`rut`, `user_id`, `full_name`) who never joined a closed session."""
+    return {
+        "user_id": row["user_id"], "username": row["rut"], "full_name": row["full_name"], "joined_at": None,
+        "origin_ip": None, "state": None, "current_round": None, "rounds_completed": 0, "rt_mean_ms": None,
+        "rt_sd_ms": None, "rt_min_ms": None, "rt_max_ms": None, "rt_median_ms": None, "certainty": None,
+        "failures": 0, "status": outcome.ABSENT, "computed_status": outcome.ABSENT, "registered": False,
+        "manual": False, "overridden": False, "override": None, "overrides": [],
     }
 
 
@@ -134,7 +152,7 @@ def csv_row(student: Student) -> tuple[Cell, ...]:
     by = override.get("by") or {}
     return (
         student["username"], student["full_name"], student["status"], student["computed_status"],
-        student["certainty"], student["rounds_completed"],
+        "manual" if student["manual"] else student["certainty"], student["rounds_completed"],
         _whole_ms(student["rt_mean_ms"]), _whole_ms(student["rt_sd_ms"]), student["rt_min_ms"],
         student["rt_max_ms"], _whole_ms(student["rt_median_ms"]), student["failures"],
         student["joined_at"], student["origin_ip"], override.get("note"), by.get("username"),

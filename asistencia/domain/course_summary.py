@@ -2,7 +2,8 @@
 
 Only closed sessions count (they are the sessions "held"); active ones are
 listed apart until they close; cancelled ones are left out entirely. A
-student is any user registered in at least one counted session.
+student is any user registered in at least one counted session, and
+everyone on the course's roster (who may never have joined at all).
 
 - A student's attendance rate = (PRESENT + LATE + JUSTIFIED) / sessions held.
   Not registering in a held session counts against it; so does DOUBTFUL,
@@ -30,11 +31,16 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def course_summary(course_code: str, semester: str | None, sessions: Sequence[Mapping[str, Any]],
-                   registrations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """`sessions` in date order (closed and active); `registrations` of the closed ones."""
+                   registrations: Iterable[Mapping[str, Any]],
+                   roster: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """`sessions` in date order (closed and active); `registrations` of the closed ones; `roster`:
+    the course's roster students (`user_id`, `username`, `full_name`)."""
     held = [s for s in sessions if s["status"] == "closed"]
     column = {s["id"]: index for index, s in enumerate(held)}
-    students: dict[int, dict[str, Any]] = {}
+    students: dict[int, dict[str, Any]] = {
+        row["user_id"]: {"user_id": row["user_id"], "username": row["username"], "full_name": row["full_name"],
+                         "statuses": [None] * len(held)}
+        for row in roster}
     for row in registrations:
         student = students.setdefault(row["user_id"], {
             "user_id": row["user_id"], "username": row["username"], "full_name": row["full_name"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import psycopg2.errors
@@ -11,47 +12,64 @@ from asistencia.domain import counters
 Row = dict[str, Any]
 
 ACTIVE_JOIN_CODE_INDEX = "class_sessions_active_join_code"
+REQUEST_INDEX = "class_sessions_request"
 
 _COUNTER_COLUMNS = ", ".join(f"c.{name}" for name in counters.FIELDS) + ", c.version AS counters_version"
 _COLUMNS = f"""
     s.id, s.professor_id, s.course_code, s.course_name, s.room, s.semester, s.block, s.rounds,
     s.duration_minutes, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
     s.join_code, s.status, s.created_at, s.ends_at, s.closed_at, s.closed_by,
+    s.cancelled_at, s.cancelled_by, s.cancel_reason,
+    p.username AS professor_username, p.full_name AS professor_full_name,
     s.status = 'active' AND s.ends_at > now() AS open,
     {_COUNTER_COLUMNS}
 """
 # Every session has a counters row (migration 0020 inserts it with the session).
-_FROM = "FROM class_sessions s JOIN session_counters c ON c.session_id = s.id"
+_FROM = "FROM class_sessions s JOIN session_counters c ON c.session_id = s.id JOIN users p ON p.id = s.professor_id"
 
 
 class JoinCodeTaken(Exception):
     """Another active session already uses this join code; try another."""
 
 
+class RequestRepeated(Exception):
+    """The professor already opened a session with this request id (a double submit)."""
+
+
 async def create(cur, *, professor_id: int, join_code: str, course_code: str, course_name: str, room: str,
                  semester: str, block: str, rounds: int, duration_minutes: int,
-                 late_after_minutes: int | None, allowed_networks: list[str]) -> Row:
+                 late_after_minutes: int | None, allowed_networks: list[str], request_id: str | None) -> Row:
     """Insert a session (inside the caller's transaction); its counters row comes with it."""
     try:
         await cur.execute(
             """
             INSERT INTO class_sessions (professor_id, course_code, course_name, room, semester, block, rounds,
-                                        duration_minutes, late_after_minutes, allowed_networks, join_code, ends_at)
+                                        duration_minutes, late_after_minutes, allowed_networks, join_code, ends_at,
+                                        request_id)
             VALUES (%(professor_id)s, %(course_code)s, %(course_name)s, %(room)s, %(semester)s, %(block)s,
                     %(rounds)s, %(duration_minutes)s, %(late_after_minutes)s, %(allowed_networks)s::cidr[],
-                    %(join_code)s, now() + make_interval(mins => %(duration_minutes)s))
+                    %(join_code)s, now() + make_interval(mins => %(duration_minutes)s), %(request_id)s)
             RETURNING id
             """,
             {"professor_id": professor_id, "course_code": course_code, "course_name": course_name, "room": room,
              "semester": semester, "block": block, "rounds": rounds, "duration_minutes": duration_minutes,
              "late_after_minutes": late_after_minutes, "allowed_networks": allowed_networks,
-             "join_code": join_code},
+             "join_code": join_code, "request_id": request_id},
         )
     except psycopg2.errors.UniqueViolation as exc:
         if exc.diag.constraint_name == ACTIVE_JOIN_CODE_INDEX:
             raise JoinCodeTaken(join_code) from None
+        if exc.diag.constraint_name == REQUEST_INDEX:
+            raise RequestRepeated(request_id) from None
         raise
     return await get(cur, (await cur.fetchone())["id"])
+
+
+async def by_request(cur, professor_id: int, request_id: str) -> Row | None:
+    """The session this professor opened with this request id, if any."""
+    await cur.execute(f"SELECT {_COLUMNS} {_FROM} WHERE s.professor_id = %(p)s AND s.request_id = %(r)s",
+                      {"p": professor_id, "r": request_id})
+    return await cur.fetchone()
 
 
 async def get(cur, session_id: int) -> Row | None:
@@ -65,17 +83,27 @@ async def lock_open(cur, session_id: int) -> Row | None:
     return await cur.fetchone()
 
 
-async def list_sessions(cur, *, professor_id: int | None, status: str | None, limit: int) -> list[Row]:
-    """Newest first; `professor_id=None` lists everyone's (admins)."""
+async def list_sessions(cur, *, professor_id: int | None, status: str | None, limit: int,
+                        course_code: str | None = None, professor: str | None = None,
+                        since: datetime.datetime | None = None, until: datetime.datetime | None = None,
+                        ) -> list[Row]:
+    """Newest first; `professor_id=None` lists everyone's (admins). Filters: exact course code,
+    a fragment of the professor's name or e-mail, opened in [since, until)."""
     await cur.execute(
         f"""
         SELECT {_COLUMNS} {_FROM}
          WHERE (%(professor_id)s::bigint IS NULL OR s.professor_id = %(professor_id)s)
            AND (%(status)s::text IS NULL OR s.status = %(status)s)
+           AND (%(course_code)s::text IS NULL OR s.course_code = %(course_code)s)
+           AND (%(professor)s::text IS NULL
+                OR strpos(lower(coalesce(p.full_name, '') || ' ' || p.username), lower(%(professor)s)) > 0)
+           AND (%(since)s::timestamptz IS NULL OR s.created_at >= %(since)s)
+           AND (%(until)s::timestamptz IS NULL OR s.created_at < %(until)s)
          ORDER BY s.created_at DESC, s.id DESC
          LIMIT %(limit)s
         """,
-        {"professor_id": professor_id, "status": status, "limit": limit},
+        {"professor_id": professor_id, "status": status, "limit": limit, "course_code": course_code,
+         "professor": professor, "since": since, "until": until},
     )
     return await cur.fetchall()
 
@@ -94,15 +122,49 @@ async def find_by_join_code(cur, join_code: str) -> Row | None:
     return await cur.fetchone()
 
 
-async def change_counters(cur, session_id: int, delta: dict[str, int]) -> Row:
-    """Apply increments from `domain.counters.changes`; returns the new counters."""
+async def change_counters(cur, session_id: int, delta: dict[str, int], *,
+                          registration_id: int | None = None) -> Row:
+    """Apply increments from `domain.counters`; returns the new counters.
+
+    With `registration_id` (a student's progress moving), nothing changes when
+    a professor has set that student's status: the override pinned them to its
+    counter. The caller holds the registration's row lock, as an override does.
+    """
     assignments = ", ".join(f"{name} = {name} + %({name})s" for name in counters.FIELDS)
+    returned = f"{', '.join(counters.FIELDS)}, version"
+    params = {**delta, "session_id": session_id, "registration_id": registration_id}
     await cur.execute(
         f"UPDATE session_counters SET {assignments}, version = version + 1 "
-        f"WHERE session_id = %(session_id)s RETURNING {', '.join(counters.FIELDS)}, version",
-        {**delta, "session_id": session_id},
+        "WHERE session_id = %(session_id)s AND NOT EXISTS ("
+        "  SELECT 1 FROM outcomes WHERE registration_id = %(registration_id)s AND overridden) "
+        f"RETURNING {returned}",
+        params,
     )
+    changed = await cur.fetchone()
+    if changed is not None:
+        return changed
+    await cur.execute(f"SELECT {returned} FROM session_counters WHERE session_id = %(session_id)s", params)
     return await cur.fetchone()
+
+
+async def cancel(cur, session_id: int, *, actor_id: int, closed_by: str, reason: str) -> bool:
+    """Cancel the session (active or closed) in the caller's transaction; False if it already was.
+
+    An active one stops here (`closed_at`); its registrations are left as they
+    are: a cancelled session counts nowhere, so there is nothing to finalise.
+    """
+    await cur.execute(
+        """
+        UPDATE class_sessions
+           SET status = 'cancelled', closed_at = COALESCE(closed_at, now()),
+               closed_by = COALESCE(closed_by, %(closed_by)s),
+               cancelled_at = now(), cancelled_by = %(actor_id)s, cancel_reason = %(reason)s
+         WHERE id = %(id)s AND status <> 'cancelled'
+        RETURNING id
+        """,
+        {"id": session_id, "actor_id": actor_id, "closed_by": closed_by, "reason": reason},
+    )
+    return await cur.fetchone() is not None
 
 
 async def due_for_close(cur) -> int | None:

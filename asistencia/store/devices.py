@@ -102,6 +102,30 @@ async def by_credential(pool: aiopg.Pool, credential_id: bytes) -> Device | None
     return found[0] if found else None
 
 
+async def serves_another(cur, fingerprint: str, user_id: int) -> bool:
+    """Whether the phone `fingerprint` is live (enrolled or pending) for another student.
+
+    Takes a transaction-scoped lock on the fingerprint first, so two students
+    enrolling from one phone at once take turns and the second sees the first.
+    """
+    await cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('device-fingerprint|' || %(fp)s, 0))",
+                      {"fp": fingerprint})
+    await cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE fingerprint = %(fp)s AND user_id <> %(user_id)s "
+        "AND status IN ('enrolled', 'pending')) AS taken",
+        {"fp": fingerprint, "user_id": user_id},
+    )
+    return (await cur.fetchone())["taken"]
+
+
+async def active_id(cur, user_id: int) -> int | None:
+    """The id of the student's active (enrolled) device, if any."""
+    await cur.execute("SELECT id FROM devices WHERE user_id = %(user_id)s AND status = 'enrolled'",
+                      {"user_id": user_id})
+    row = await cur.fetchone()
+    return None if row is None else row["id"]
+
+
 async def lock(cur, device_id: int) -> Device:
     """The device row, locked until the transaction ends (logins and revocations serialise on it)."""
     return (await _select(cur, "d.id = %(id)s FOR UPDATE OF d", {"id": device_id}))[0]

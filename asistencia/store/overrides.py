@@ -1,4 +1,5 @@
-"""A professor's override of an outcome, and its audit row, in the caller's transaction.
+"""A professor's override of an outcome, and its audit row, in the caller's transaction;
+and the registration a professor makes by hand for a student who could not join.
 
 The outcome row may not exist yet (the student is still scanning, or the
 session is not finalised): the override creates it with `computed_status`
@@ -8,8 +9,10 @@ the figures but keep `status` of an overridden row (docs/api.md, "Overrides").
 
 from __future__ import annotations
 
+# Locked like a scan's progress change locks it: an override and a student's
+# progress never move the counters from two different views of the student.
 _REGISTRATION = """
-SELECT id FROM registrations WHERE session_id = %(session_id)s AND user_id = %(user_id)s
+SELECT id, state FROM registrations WHERE session_id = %(session_id)s AND user_id = %(user_id)s FOR UPDATE
 """
 
 _LOCK_OUTCOME = "SELECT status FROM outcomes WHERE registration_id = %(registration_id)s FOR UPDATE"
@@ -35,10 +38,24 @@ VALUES (%(registration_id)s, %(actor_id)s, %(from_status)s, %(status)s, %(note)s
 """
 
 
-async def registration_id(cur, session_id: int, user_id: int) -> int | None:
+async def register_by_hand(cur, session_id: int, user_id: int, *, actor_id: int) -> dict | None:
+    """A registration a professor makes for a student who never joined (no device, no address);
+    None when the student has one already."""
+    await cur.execute(
+        """
+        INSERT INTO registrations (session_id, user_id, marked_by) VALUES (%(session_id)s, %(user_id)s, %(actor_id)s)
+        ON CONFLICT (session_id, user_id) DO NOTHING
+        RETURNING id, state
+        """,
+        {"session_id": session_id, "user_id": user_id, "actor_id": actor_id},
+    )
+    return await cur.fetchone()
+
+
+async def lock_registration(cur, session_id: int, user_id: int) -> dict | None:
+    """The student's registration (`id`, `state`), row-locked until the transaction ends."""
     await cur.execute(_REGISTRATION, {"session_id": session_id, "user_id": user_id})
-    row = await cur.fetchone()
-    return None if row is None else row["id"]
+    return await cur.fetchone()
 
 
 async def override_outcome(cur, registration: int, *, actor_id: int, status: str, note: str) -> str | None:

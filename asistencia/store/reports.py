@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asistencia.store.registrations import PHONE_FLAGS
 from asistencia.tokens import User
 
 Row = dict[str, Any]
@@ -27,7 +28,7 @@ async def local_time(cur, zone: str) -> None:
 _VISIBLE_SESSION = """
 SELECT s.id, s.course_code, s.course_name, s.room, s.semester, s.block, s.rounds,
        s.duration_minutes, s.late_after_minutes, s.join_code, s.status,
-       s.created_at, s.ends_at, s.closed_at, s.closed_by,
+       s.created_at, s.ends_at, s.closed_at, s.closed_by, s.cancelled_at, s.cancel_reason,
        s.professor_id, p.username AS professor_username, p.full_name AS professor_full_name
   FROM class_sessions s
   JOIN users p ON p.id = s.professor_id
@@ -60,7 +61,7 @@ WITH live AS (
      GROUP BY rd.registration_id
 )
 SELECT r.id AS registration_id, r.user_id, u.username, u.full_name, r.joined_at,
-       host(r.origin_ip) AS origin_ip, r.state, r.current_round, r.failures,
+       host(r.origin_ip) AS origin_ip, r.state, r.current_round, r.failures, r.marked_by, """ + PHONE_FLAGS + """,
        o.status AS outcome_status, o.computed_status, o.certainty,
        CASE WHEN o.computed_status IS NULL THEN COALESCE(live.rounds_completed, 0)
             ELSE o.rounds_completed END AS rounds_completed,

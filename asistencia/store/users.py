@@ -24,6 +24,15 @@ async def remember_in(cur, user: User) -> None:
                                 "full_name": user.full_name})
 
 
+async def ensure_student(cur, user_id: int, rut: str, full_name: str | None) -> None:
+    """A student a professor names before they ever logged in; whoever already exists is left as is
+    (their own token refreshes them when they act)."""
+    await cur.execute(
+        """INSERT INTO users (id, username, full_name, role) VALUES (%(id)s, %(rut)s, %(full_name)s, 'alumno')
+           ON CONFLICT (id) DO NOTHING""",
+        {"id": user_id, "rut": rut, "full_name": full_name})
+
+
 async def remember(pool: aiopg.Pool, user: User) -> None:
     async with cursor(pool) as cur:
         await remember_in(cur, user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import zoneinfo
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from asistencia import crypto
+from asistencia.appkeys import CONFIG
 from asistencia.demo import DEMO_USERS
 from asistencia.store import session_keys
 from asistencia.tokens import mint_token
@@ -60,13 +62,15 @@ async def as_student(server, method: str, path: str):
 SEAL_IN_PAGE = """async (login, message) => {
     const crypto = await import("/static/js/lib/crypto.js");
     const session = login.currentSession();
-    const sealed = await crypto.seal(session.sealKey, new TextEncoder().encode(message));
+    const ad = crypto.associatedData(crypto.PROOF, 7, 8, 1);
+    const sealed = await crypto.seal(session.sealKey, new TextEncoder().encode(message), ad);
     return { sealed: crypto.b64urlEncode(sealed), credentialId: session.credentialId, expiresAt: session.expiresAt };
 }"""
 
 OPEN_IN_PAGE = """async (login, sealed) => {
     const crypto = await import("/static/js/lib/crypto.js");
-    const plain = await crypto.openSealed(login.currentSession().sealKey, crypto.b64urlDecode(sealed));
+    const ad = crypto.associatedData(crypto.CODE, 7, 8, 1);
+    const plain = await crypto.openSealed(login.currentSession().sealKey, crypto.b64urlDecode(sealed), ad);
     return new TextDecoder().decode(plain);
 }"""
 
@@ -87,7 +91,7 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     await expect(mine).to_contain_text("Aún sin sesiones del día")
 
     await log_in(page)
-    stored = await session_keys.load(server.app[VALKEY], STUDENT.id)
+    stored = await session_keys.load(server.app[VALKEY], server.app[CONFIG].session_key_ring, STUDENT.id)
     ends = datetime.datetime.fromtimestamp(stored.expires_at, zoneinfo.ZoneInfo(server.config.timezone))
     await expect(page.locator("#access-text")).to_have_text(
         f"La sesión del día de este teléfono está activa hasta las {ends:%H:%M}.")
@@ -95,14 +99,16 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
 
     # The key the page derived is the one the server stored: each side opens what the other sealed.
     from_page = await call_module(page, "device_login.js", SEAL_IN_PAGE, "sellado en el teléfono · ñandú")
-    assert crypto.open_sealed(stored.key, crypto.b64url_decode(from_page["sealed"])) \
+    assert crypto.open_sealed(stored.key, crypto.b64url_decode(from_page["sealed"]),
+                              crypto.associated_data(crypto.PROOF, 7, 8, 1)) \
         == "sellado en el teléfono · ñandú".encode()
     assert (from_page["credentialId"], from_page["expiresAt"]) == (stored.credential_id, stored.expires_at)
     message = os.urandom(8).hex()
-    from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode()))
+    from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode(), crypto.associated_data(crypto.CODE, 7, 8, 1)))
     assert await call_module(page, "device_login.js", OPEN_IN_PAGE, from_server) == message
 
-    revoke = page.get_by_role("button", name="Dar de baja el dispositivo")
+    await expect(mine.locator("strong")).to_have_text(re.compile(r"^Teléfono inscrito el \d"))
+    revoke = page.get_by_role("button", name="Dar de baja el teléfono inscrito el")
     dialog = page.get_by_role("dialog", name="¿Dar de baja este dispositivo?")
     # Pressed by mistake: Escape leaves the phone enrolled and logged in.
     await revoke.click()
@@ -118,7 +124,7 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     await expect(page.locator("#access-text")).to_contain_text("lo diste de baja tú")
     await expect(page.get_by_role("button", name="Inscribir este teléfono")).to_be_visible()
     await expect(mine).to_contain_text("Dado de baja")
-    assert await session_keys.load(server.app[VALKEY], STUDENT.id) is None
+    assert await session_keys.load(server.app[VALKEY], server.app[CONFIG].session_key_ring, STUDENT.id) is None
     assert await call_module(page, "device_login.js", "(login) => login.currentSession()") is None
     await save_screenshot(page, request.node.name, "phone-revoked")
 
@@ -177,13 +183,15 @@ async def test_a_cancelled_passkey_prompt_is_explained_and_nothing_is_enrolled(o
     await save_screenshot(page, request.node.name, "phone-cancelled")
 
 
-async def test_a_browser_without_passkeys_is_told_which_to_use(open_page, server):
+async def test_a_browser_without_passkeys_is_told_which_to_use_or_to_ask_the_professor(open_page, server, request):
     page = await open_page(server, None, **PHONE)
     await page.add_init_script("delete window.PublicKeyCredential")
     await page.goto(DEVICE_PAGE)
     await expect(page.locator("#access-support")).to_have_text(
         "Este navegador no permite usar llaves de acceso (passkeys). "
-        "Abre esta página en tu teléfono con Chrome, Safari o Edge actualizados.")
+        "Abre esta página en tu teléfono con Chrome, Safari o Edge actualizados. "
+        "Si tu teléfono no puede, pide a tu profesor que te marque.")
+    await save_screenshot(page, request.node.name, "phone-no-passkeys")
     await expect(access_title(page)).to_have_text("Inscribe este teléfono")
     await expect(page.get_by_role("button", name="Inscribir este teléfono")).to_be_disabled()
 

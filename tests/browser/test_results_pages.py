@@ -257,7 +257,7 @@ async def test_course_summary_grid_chart_and_csv(open_page, server, course, requ
     await expect(bruno.nth(2)).to_have_text("—No se registró")
     await expect(bruno.nth(3)).to_have_text("ATAtrasado")
     await expect(page.locator("#grid-head th")).to_have_count(6)
-    await expect(page.locator("#grid-head th").nth(4)).to_have_text("27 nov · bloque 3-4")
+    await expect(page.locator("#grid-head th").nth(4)).to_have_text("27 nov 10:00 · bloque 3-4")
     today_link = page.locator("#grid-head th").nth(4).get_by_role("link")
     await expect(today_link).to_have_attribute("href", f"/asistencia/sessions/{course['today']}/results")
     # Today: Ana, Bruno and María attended, of the five students in the grid.

@@ -94,7 +94,7 @@ async def test_sessions_are_listed_active_first_opened_with_checked_fields_and_c
     await expect(page.locator("#new-session-error")).to_be_hidden()
 
     long_item = items(page).filter(has_text=LONG_NAME)
-    close_button = long_item.get_by_role("button", name=f"Cerrar la sesión de clase de {LONG_NAME} (INF-239)")
+    close_button = long_item.get_by_role("button", name=f"Cerrar sesión de clase de {LONG_NAME} (INF-239)")
     dialog = page.get_by_role("dialog", name="¿Cerrar esta sesión de clase?")
     # Second thoughts: cancelling closes nothing.
     await close_button.click()
@@ -108,7 +108,8 @@ async def test_sessions_are_listed_active_first_opened_with_checked_fields_and_c
     await dialog.get_by_role("button", name="Cerrar sesión").click()
     await expect(page.get_by_role("status").filter(has_text="Sesión de clase cerrada.")).to_be_visible()
     await expect(long_item).to_contain_text("Cerrada")
-    await expect(long_item.get_by_role("button")).to_have_count(0)
+    # A closed session may still be cancelled (a mistaken one), nothing else.
+    await expect(long_item.get_by_role("button")).to_have_text(["Cancelar sesión"])
     # Closed ones after the active, newest first.
     await expect(items(page).nth(0)).to_contain_text("Lenguajes de Programación (INF-253)")
     await expect(items(page).nth(1)).to_contain_text("Estructuras de Datos (INF-152)")

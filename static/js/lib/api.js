@@ -206,6 +206,10 @@ export class ApiClient {
     return this.request("POST", path, { ...options, body });
   }
 
+  put(path, body, options) {
+    return this.request("PUT", path, { ...options, body });
+  }
+
   patch(path, body, options) {
     return this.request("PATCH", path, { ...options, body });
   }

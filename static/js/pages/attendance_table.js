@@ -6,7 +6,7 @@
 import { t } from "/static/js/lib/i18n.js";
 import { h } from "./dom.js";
 import { formatNumber, formatSeconds, formatTime } from "./format.js";
-import { statusBadge } from "./status_badge.js";
+import { phoneFlags, statusBadge } from "./status_badge.js";
 
 /** Case- and accent-insensitive text, as the server folds names and RUTs for searching and sorting. */
 export function fold(text) {
@@ -83,14 +83,15 @@ export function attendanceRow(student, rounds, onOverride) {
   return h("tr", { "data-user-id": student.user_id },
     h("td", { class: "student" },
       h("div", {}, h("strong", {}, name)),
-      h("div", { class: "muted" }, student.username)),
+      h("div", { class: "muted" }, student.username),
+      phoneFlags(student)),
     statusCell(student),
-    cell("certainty", formatNumber(student.certainty), { class: "num" }),
+    cell("certainty", student.manual ? t("results.manual") : formatNumber(student.certainty), { class: "num" }),
     cell("rounds_completed", `${formatNumber(student.rounds_completed)} / ${rounds}`, { class: "num" }),
     cell("rt_mean_ms", responseTimes(student), { class: "num" }),
     cell("rt_median_ms", medianAndRange(student), { class: "num" }),
     cell("failures", formatNumber(student.failures), { class: "num" }),
-    cell("joined_at", formatTime(student.joined_at)),
+    cell("joined_at", student.registered === false ? t("results.not_registered") : formatTime(student.joined_at)),
     noteCell(student),
     h("td", { class: "row-actions" },
       h("button", {

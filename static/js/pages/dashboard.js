@@ -1,26 +1,30 @@
 // The live dashboard (/asistencia/sessions/{id}/dashboard): the `watch`
 // snapshot, then every event of the session (protocol §5.4) — who joined,
-// their rounds, status, certainty and failures — live; reset a failed
-// student, close the session. A new snapshot (after a reconnection, or the
+// their rounds, status, certainty and failures, a professor's override —
+// live; filter the roster by where students stand; reset a failed student,
+// close or cancel the session. A new snapshot (after a reconnection, or the
 // server's `snapshot` event) replaces everything shown.
 
 import { t } from "/static/js/lib/i18n.js";
 import { LiveSocket, State } from "/static/js/lib/socket.js";
 import { failPage, showError, showPageError, startPage, toast } from "./chrome.js";
+import { cancelSession } from "./cancel_session.js";
 import { closeSession } from "./close_session.js";
 import { fill, h, say } from "./dom.js";
 import { formatTime, formatTimeLeft } from "./format.js";
 import { LiveCounters } from "./live_counters.js";
-import { Roster, rosterRow } from "./roster.js";
+import { GROUPS, inGroup, Roster, rosterRow } from "./roster.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionId = Number($("dashboard").dataset.sessionId);
 const failure = $("dashboard-error");
 const connectionStatus = $("connection");
 const closeButton = $("close-session");
+const cancelButton = $("cancel-session");
+const rosterFilter = $("roster-filter");
 const rosterRows = $("roster-rows");
 const counters = new LiveCounters($("counters"),
-  ["joined", "in_progress", "present", "late", "doubtful", "failed", "absent"].map((key) => ({ key, sum: [key] })));
+  ["joined", "in_progress", "present", "late", "doubtful", "justified", "failed", "absent"].map((key) => ({ key, sum: [key] })));
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
 let session = null;
@@ -55,13 +59,33 @@ function renderSession() {
   fill($("session-meta"), facts.map(([key, value]) =>
     h("div", { "data-fact": key }, h("dt", {}, t(`dashboard.meta.${key}`)), h("dd", {}, value))));
   closeButton.hidden = !isActive();
+  cancelButton.hidden = session.status === "cancelled";
   $("projector-link").hidden = !isActive();
+  say($("cancelled-note"), session.status === "cancelled"
+    ? t("cancel.reason_shown", { reason: session.cancel_reason }) : "");
+}
+
+/** Show only the rows of the chosen group; each option says how many are in it. */
+function applyFilter() {
+  const students = [...roster.students.values()];
+  for (const option of rosterFilter.options) {
+    option.textContent = t(`dashboard.filter.${option.value}`,
+      { count: students.filter((student) => inGroup(student, option.value)).length });
+  }
+  const group = GROUPS.includes(rosterFilter.value) ? rosterFilter.value : "all";
+  let shown = 0;
+  for (const [userId, row] of rows) {
+    row.hidden = !inGroup(roster.get(userId), group);
+    shown += row.hidden ? 0 : 1;
+  }
+  $("roster-filter-empty").hidden = shown > 0 || roster.size === 0;
 }
 
 function renderRosterState() {
   $("roster").hidden = roster.size === 0;
   say($("roster-empty"), roster.size ? "" : t("dashboard.empty", { code: session.join_code }));
   $("fraud-total").textContent = t("dashboard.fraud_total", { count: fraudTotal });
+  applyFilter();
 }
 
 function renderRoster() {
@@ -129,6 +153,10 @@ function onMessage(message) {
     session = { ...session, status: "closed", open: false, closed_at: data.closed_at, closed_by: data.closed_by };
     renderSession();
   }
+  if (event === "cancelled") {
+    session = { ...session, status: "cancelled", open: false, cancel_reason: data.reason };
+    renderSession();
+  }
   renderStudents(roster.apply(event, data));
 }
 
@@ -172,8 +200,20 @@ async function close() {
   }
 }
 
+async function cancel() {
+  say(failure, "");
+  const cancelled = await cancelSession(page.api, session);
+  if (cancelled !== null) {
+    session = cancelled;
+    renderSession();
+    toast(t("cancel.done"));
+  }
+}
+
 if (page !== null) {
   closeButton.addEventListener("click", close);
+  cancelButton.addEventListener("click", cancel);
+  rosterFilter.addEventListener("change", applyFilter);
   socket = new LiveSocket({ tokens: page.tokens, onReady: watch, onMessage, onStateChange });
   socket.start();
   // The time left counts down here; the server's events say when the session really closes.

@@ -79,7 +79,9 @@ function renderAccess(state, devices) {
 
 function deviceItem(device) {
   const here = device.fingerprint === fingerprint;
-  const details = [t("device.list.enrolled_at", { date: formatDateTime(device.enrolled_at ?? device.created_at) })];
+  // Named by when it was enrolled: a student tells their phones apart by that, not by a number.
+  const enrolled = formatDateTime(device.enrolled_at ?? device.created_at);
+  const details = [];
   if (device.status === "revoked") {
     details.push(t("device.list.revoked_at", { date: formatDateTime(device.revoked_at), reason: reason(device) }));
   } else {
@@ -89,14 +91,14 @@ function deviceItem(device) {
   }
   return h("li", { class: here ? "device device-here" : "device" },
     h("div", { class: "device-head" },
-      h("strong", {}, t("device.list.name", { id: device.id })),
+      h("strong", {}, t("device.list.name", { date: enrolled })),
       here ? h("span", { class: "tag" }, t("device.list.this")) : null,
       h("span", { class: `badge badge-device-${device.status}` }, t(`device.status.${device.status}`))),
     details.map((detail) => h("p", { class: "device-detail" }, detail)),
     device.status === "enrolled"
       ? h("button", {
           type: "button", class: "button button-danger button-small",
-          "aria-label": t("device.list.revoke_label", { id: device.id }),
+          "aria-label": t("device.list.revoke_label", { date: enrolled }),
           onclick: () => revoke(device),
         }, t("device.list.revoke"))
       : null);

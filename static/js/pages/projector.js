@@ -65,6 +65,9 @@ function showSession(session) {
   // An absolute link: the phones that scan it are not on this page.
   const joinUrl = new URL(`/asistencia/scan?code=${encodeURIComponent(session.join_code)}`, location.origin).href;
   $("join-url").textContent = joinUrl;
+  // The big codes are not links: a phone's camera app would show gibberish.
+  const scanPage = new URL("/asistencia/scan", location.origin);
+  $("scan-with").textContent = t("projector.scan_with", { url: `${scanPage.host}${scanPage.pathname}` });
   const joinQr = $("join-qr");
   const ratio = globalThis.devicePixelRatio || 1;
   const { size } = drawQr(joinQr, joinUrl, { pixels: Math.round(joinQr.parentElement.clientWidth * ratio) });

@@ -50,6 +50,7 @@ function renderSession(session) {
   summary.href = `/asistencia/courses/${encodeURIComponent(session.course_code)}/summary${query}`;
   summary.hidden = false;
   const closed = session.status === "closed";
+  $("mark-by-hand").hidden = session.status === "cancelled";
   $("download-legacy").disabled = !closed;
   $("legacy-hint").hidden = closed;
 }
@@ -91,8 +92,12 @@ async function load() {
   renderList();
 }
 
+/** Put the student the API answered with in the list (new when marked by hand). */
 function replaceStudent(student) {
-  data.students = data.students.map((known) => (known.user_id === student.user_id ? student : known));
+  const known = data.students.some((other) => other.user_id === student.user_id);
+  data.students = known
+    ? data.students.map((other) => (other.user_id === student.user_id ? student : other))
+    : [...data.students, student];
   renderTotals();
   renderList();
 }
@@ -121,6 +126,7 @@ async function download(path, fallbackName) {
 
 if (page !== null) {
   openOverride = overrideDialog(page.api, sessionId, replaceStudent);
+  $("mark-by-hand").addEventListener("click", () => openOverride(null));
   $("filters").addEventListener("submit", (event) => event.preventDefault());
   search.addEventListener("input", renderList);
   statusFilter.addEventListener("change", renderList);

@@ -6,7 +6,7 @@ import { t } from "/static/js/lib/i18n.js";
 import { fold } from "./attendance_table.js";
 import { h } from "./dom.js";
 import { formatNumber, formatTime } from "./format.js";
-import { statusBadge } from "./status_badge.js";
+import { phoneFlags, statusBadge } from "./status_badge.js";
 
 const nameKey = (student) => fold(student.full_name || student.username);
 
@@ -98,6 +98,27 @@ export class Roster {
   }
 }
 
+// The dashboard's filter: who needs the professor now (out of attempts, failing
+// on the current round, not started at all — a camera denied, say) and who is done.
+export const GROUPS = ["all", "failed", "stuck", "not_started", "done"];
+
+/** Whether `student` belongs to the filter group `group`. */
+export function inGroup(student, group) {
+  const scanning = !student.status && student.state === "scanning";
+  switch (group) {
+    case "failed":
+      return !student.status && student.state === "failed";
+    case "stuck":
+      return scanning && student.round_failures > 0;
+    case "not_started":
+      return scanning && student.rounds_completed === 0 && student.round_failures === 0;
+    case "done":
+      return Boolean(student.status);
+    default:
+      return true;
+  }
+}
+
 /** Where a student stands: the outcome once there is one, else scanning or out of attempts. */
 function standing(student) {
   if (student.status) {
@@ -116,7 +137,8 @@ export function rosterRow(student, rounds, onReset) {
   return h("tr", { "data-user-id": student.user_id, "data-standing": standing(student) },
     h("td", { class: "student" },
       h("div", {}, h("strong", {}, name)),
-      h("div", { class: "muted" }, student.username)),
+      h("div", { class: "muted" }, student.username),
+      phoneFlags(student)),
     cell("progress", h("div", {},
       h("span", { class: "round-count" }, t("dashboard.rounds", { done: student.rounds_completed, rounds })),
       h("progress", { max: rounds, value: student.rounds_completed, "aria-hidden": "true" }))),

@@ -1,11 +1,16 @@
 // The professor's sessions page (/asistencia/sessions): their class
-// sessions, active ones first, with the way to project, watch, see results
-// or close each; and the form that opens a new one (prefilled when the
-// legacy app launches it with ?course_code=&course_name=&semester=&block=&room=).
+// sessions, active ones first, with the way to project (in a tab of its own,
+// so this page stays), watch, see results, close or cancel each; and the form
+// that opens a new one (prefilled when the legacy app launches it with
+// ?course_code=&course_name=&semester=&block=&room=). The form sends a
+// request id that changes only when the form does, and empties itself once
+// the session is open: a second click never opens a duplicate. An admin sees
+// everyone's sessions, with their professor, and filters them.
 
 import { ApiError } from "/static/js/lib/api.js";
 import { t } from "/static/js/lib/i18n.js";
 import { showError, startPage, toast } from "./chrome.js";
+import { cancelSession } from "./cancel_session.js";
 import { closeSession } from "./close_session.js";
 import { fill, h, say } from "./dom.js";
 import { formatDateTime, formatTime } from "./format.js";
@@ -16,8 +21,13 @@ const form = $("new-session");
 const formError = $("new-session-error");
 const list = $("session-list");
 const listError = $("list-error");
+const filters = $("session-filters");
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
+const isAdmin = page?.claims.rol === "admin";
+// One per filled form: a repeated submit of the same form gets the session it already opened.
+let requestId = crypto.randomUUID();
+let requestSent = false;
 
 function isActive(session) {
   return session.status === "active";
@@ -32,23 +42,28 @@ function stateText(session) {
 
 function sessionItem(session) {
   const name = `${session.course_name} (${session.course_code})`;
+  // The projector opens in a tab of its own: this page stays where it is.
   const link = (kind) => h("a", {
     class: kind === "projector" ? "button button-primary button-small" : "button button-small",
     href: `/asistencia/sessions/${session.id}/${kind}`,
     "aria-label": t(`sessions.link.${kind}_label`, { name }),
+    ...(kind === "projector" ? { target: "_blank", rel: "noopener" } : {}),
   }, t(`sessions.link.${kind}`));
   const facts = [
+    isAdmin && t("sessions.item.professor", { name: session.professor.full_name || session.professor.username }),
     formatDateTime(session.created_at),
     session.block && t("sessions.item.block", { block: session.block }),
     session.room && t("sessions.item.room", { room: session.room }),
     session.semester,
   ].filter(Boolean).join(" · ");
   const { counters } = session;
-  return h("li", { class: `session-item ${isActive(session) ? "session-active" : ""}`, "data-session-id": session.id },
+  const cancelled = session.status === "cancelled";
+  return h("li", { class: `session-item session-${session.status}`, "data-session-id": session.id },
     h("div", { class: "session-head" },
       h("h3", { tabindex: "-1" }, name),
       h("span", { class: `badge badge-session-${session.status}` }, stateText(session))),
     h("p", { class: "muted" }, facts),
+    cancelled ? h("p", { class: "cancel-reason" }, t("cancel.reason_shown", { reason: session.cancel_reason })) : null,
     h("p", {},
       t("sessions.item.join_code"), " ", h("strong", { class: "code" }, session.join_code), " · ",
       t("sessions.item.counters", { joined: counters.joined, present: counters.present + counters.late })),
@@ -62,15 +77,37 @@ function sessionItem(session) {
             "aria-label": t("close.action_label", { name }),
             onclick: () => close(session),
           }, t("close.action"))
-        : null));
+        : null,
+      cancelled
+        ? null
+        : h("button", {
+            type: "button", class: "button button-quiet button-small",
+            "aria-label": t("cancel.action_label", { name }),
+            onclick: () => cancel(session),
+          }, t("cancel.action"))));
+}
+
+function listQuery() {
+  if (!isAdmin) {
+    return "";
+  }
+  const query = new URLSearchParams();
+  for (const [name, value] of new FormData(filters)) {
+    if (value.trim()) {
+      query.set(name, value.trim());
+    }
+  }
+  const text = query.toString();
+  return text ? `?${text}` : "";
 }
 
 async function load() {
-  const { sessions } = await page.api.get("/api/sessions");
+  const query = listQuery();
+  const { sessions } = await page.api.get(`/api/sessions${query}`);
   // Active first; within each group the API's order, newest first.
   const ordered = [...sessions.filter(isActive), ...sessions.filter((session) => !isActive(session))];
   fill(list, ordered.map(sessionItem));
-  $("list-empty").hidden = ordered.length > 0;
+  say($("list-empty"), ordered.length ? "" : t(query ? "sessions.list.empty_filtered" : "sessions.list.empty"));
   list.setAttribute("aria-busy", "false");
 }
 
@@ -91,6 +128,20 @@ async function close(session) {
   }
 }
 
+async function cancel(session) {
+  say(listError, "");
+  const cancelled = await cancelSession(page.api, session);
+  if (cancelled !== null) {
+    toast(t("cancel.done"));
+    try {
+      await load();
+      focusSession(session.id);
+    } catch (error) {
+      showError(listError, error);
+    }
+  }
+}
+
 async function create(event) {
   event.preventDefault();
   say(formError, "");
@@ -102,7 +153,10 @@ async function create(event) {
   const submit = form.querySelector("button[type=submit]");
   submit.disabled = true;
   try {
-    const session = await page.api.post("/api/sessions", sessionBody());
+    requestSent = true;
+    const session = await page.api.post("/api/sessions", { ...sessionBody(), request_id: requestId });
+    form.reset();
+    $("new-session-prefilled").hidden = true;
     toast(t("sessions.new.done", { code: session.join_code }));
     await load();
     focusSession(session.id);
@@ -117,9 +171,40 @@ async function create(event) {
   }
 }
 
+function showAdminView() {
+  for (const element of document.querySelectorAll("[data-admin-text]")) {
+    element.textContent = element.dataset.adminText;
+  }
+  document.title = `${t("sessions.title_admin")} · ${t("app.name")}`;
+  filters.hidden = false;
+  const reload = async () => {
+    say(listError, "");
+    try {
+      await load();
+    } catch (error) {
+      showError(listError, error);
+    }
+  };
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    reload();
+  });
+  // After the reset has emptied the fields.
+  filters.addEventListener("reset", () => setTimeout(reload));
+}
+
 if (page !== null) {
   $("new-session-prefilled").hidden = !prefill();
   form.addEventListener("submit", create);
+  form.addEventListener("input", () => {
+    if (requestSent) {
+      requestId = crypto.randomUUID();
+      requestSent = false;
+    }
+  });
+  if (isAdmin) {
+    showAdminView();
+  }
   try {
     await load();
   } catch (error) {

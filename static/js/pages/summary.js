@@ -1,14 +1,15 @@
 // The course summary page (/asistencia/courses/{course_code}/summary?semester=):
 // students × held sessions with status badges, each student's attendance
 // rate, each session's totals, a chart of attendance over the semester,
-// and the CSV of the same grid.
+// the CSV of the same grid, and the course's roster (roster_upload.js).
 
 import { t } from "/static/js/lib/i18n.js";
 import { drawAttendanceChart } from "./attendance_chart.js";
 import { failPage, showError, startPage, toast } from "./chrome.js";
 import { fill, h, say } from "./dom.js";
 import { downloadFile } from "./download.js";
-import { formatDate, formatPercent } from "./format.js";
+import { formatDate, formatPercent, formatTime } from "./format.js";
+import { rosterSection } from "./roster_upload.js";
 import { statusBadge } from "./status_badge.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,9 +25,12 @@ function apiPath(suffix) {
   return `/api/courses/${encodeURIComponent(courseCode)}/${suffix}${query}`;
 }
 
+// With the time of day: two sessions of one day must not look the same.
 function sessionLabel(session) {
   const date = formatDate(session.date, { short: true });
-  return session.block ? t("summary.col.session", { date, block: session.block }) : date;
+  const time = formatTime(session.created_at);
+  return session.block ? t("summary.col.session", { date, time, block: session.block })
+    : t("summary.col.session_no_block", { date, time });
 }
 
 function rateText(rate, attended, of) {
@@ -96,13 +100,20 @@ if (page !== null) {
       showError($("download-error"), error);
     }
   });
-  try {
+  let points = [];
+  // Drawn at the element's width: first when observed, again whenever it changes.
+  const resizing = new ResizeObserver(() => drawAttendanceChart(chart, points));
+  const load = async () => {
     const summary = await page.api.get(apiPath("summary"));
     renderHeader(summary);
     renderGrid(summary);
-    const points = chartPoints(summary);
-    // Drawn at the element's width: first when observed, again whenever it changes.
-    new ResizeObserver(() => drawAttendanceChart(chart, points)).observe(chart);
+    points = chartPoints(summary);
+    drawAttendanceChart(chart, points);
+  };
+  try {
+    await load();
+    resizing.observe(chart);
+    await rosterSection(page.api, courseCode, load);
   } catch (error) {
     failPage(error);
   }

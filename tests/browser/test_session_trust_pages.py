@@ -1,0 +1,145 @@
+"""Sessions professors can trust, in Chromium (issue 11): a double click opens one session,
+a mistaken one is cancelled with a reason, an admin sees and filters everyone's sessions,
+the dashboard's counters and filter follow an override, and the projector says which page
+reads its codes and keeps projecting when the dashboard is opened."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from asistencia.demo import DEMO_USERS
+from asistencia.tokens import mint_token
+from tests import class_data
+from tests.browser.harness import save_screenshot
+
+pytestmark = pytest.mark.browser
+
+PROFESSOR = next(user for user in DEMO_USERS if user.role == "profesor")
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+
+
+async def api(server, user_id: int, role: str, method: str, path: str, body: dict | None = None,
+              full_name: str | None = None) -> dict:
+    token = mint_token(server.config, user_id=user_id, username=f"user{user_id}@usm.cl", role=role,
+                       full_name=full_name)
+    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        async with http.request(method, path, json=body) as response:
+            assert response.status in (200, 201), await response.text()
+            return await response.json()
+
+
+def items(page):
+    return page.locator("#session-list li")
+
+
+async def test_a_double_click_opens_one_session_and_a_mistaken_one_is_cancelled(open_page, server, request,
+                                                                                 problems):
+    page = await open_page(server, "/asistencia/sessions?as=profesor", **DESKTOP)
+    await expect(page.locator("#list-empty")).to_have_text("Aún no has abierto sesiones.")
+    await page.get_by_label("Sigla del curso").fill("INF-239")
+    await page.get_by_label("Nombre del curso").fill("Bases de Datos")
+    await page.get_by_role("button", name="Abrir sesión").dblclick()
+    await expect(items(page)).to_have_count(1)
+    await expect(page.get_by_label("Sigla del curso")).to_have_value("")
+    # One more click on the emptied form opens nothing: it asks for the course instead.
+    await page.get_by_role("button", name="Abrir sesión").click()
+    await expect(page.locator("#error-course_code")).to_be_visible()
+    listed = await api(server, PROFESSOR.id, "profesor", "GET", "/api/sessions")
+    assert len(listed["sessions"]) == 1
+
+    item = items(page).first
+    await item.get_by_role("button", name="Cancelar sesión de Bases de Datos (INF-239)").click()
+    dialog = page.get_by_role("dialog", name="¿Cancelar esta sesión de clase?")
+    await expect(dialog).to_contain_text("no contará en la asistencia del curso")
+    await dialog.get_by_role("button", name="Cancelar sesión").click()
+    await expect(dialog.locator("#cancel-reason-error")).to_have_text("Escribe por qué cancelas la sesión.")
+    await expect(dialog.get_by_label("Motivo")).to_be_focused()
+    await save_screenshot(page, request.node.name, "cancel-dialog")
+    await dialog.get_by_label("Motivo").fill("La abrí por error: era la clase de mañana")
+    await dialog.get_by_role("button", name="Cancelar sesión").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.get_by_role("status").filter(has_text="Sesión cancelada")).to_be_visible()
+    await expect(item.locator(".badge")).to_have_text("Cancelada")
+    await expect(item).to_contain_text("Cancelada: La abrí por error: era la clase de mañana")
+    await expect(item.get_by_role("button")).to_have_count(0)
+    await expect(item.get_by_role("link", name="Resultados de Bases de Datos (INF-239)")).to_be_visible()
+    await save_screenshot(page, request.node.name, "cancelled")
+    [session] = (await api(server, PROFESSOR.id, "profesor", "GET", "/api/sessions"))["sessions"]
+    assert (session["status"], session["cancelled_by"]) == ("cancelled", PROFESSOR.id)
+
+
+async def test_an_admin_sees_everyones_sessions_with_their_professor_and_filters_them(open_page, server, request):
+    await api(server, 2001, "profesor", "POST", "/api/sessions",
+              {"course_code": "INF-239", "course_name": "Bases de Datos"}, full_name="Profesora Contreras")
+    munoz = await api(server, 2002, "profesor", "POST", "/api/sessions",
+                      {"course_code": "MAT-021", "course_name": "Cálculo"}, full_name="Profesor Muñoz")
+    await api(server, 2002, "profesor", "POST", f"/api/sessions/{munoz['id']}/close", full_name="Profesor Muñoz")
+
+    page = await open_page(server, "/asistencia/sessions?as=admin", **DESKTOP)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Todas las sesiones")
+    await expect(items(page)).to_have_count(2)
+    await expect(items(page).filter(has_text="Cálculo (MAT-021)")).to_contain_text("Profesor(a): Profesor Muñoz")
+    await expect(items(page).filter(has_text="Bases de Datos")).to_contain_text("Profesor(a): Profesora Contreras")
+
+    filters = page.get_by_role("form", name="Filtrar sesiones")
+    await filters.get_by_label("Profesor (nombre o correo)").fill("muñoz")
+    await filters.get_by_role("button", name="Filtrar").click()
+    await expect(items(page)).to_have_count(1)
+    await expect(items(page).first).to_contain_text("Cálculo (MAT-021)")
+    await save_screenshot(page, request.node.name, "admin-filtered")
+    await filters.get_by_label("Estado de la sesión").select_option(label="Activa")
+    await filters.get_by_role("button", name="Filtrar").click()
+    await expect(page.locator("#list-empty")).to_have_text("Ninguna sesión coincide con los filtros.")
+    await filters.get_by_role("button", name="Quitar filtros").click()
+    await expect(items(page)).to_have_count(2)
+    await filters.get_by_label("Curso (sigla)").fill("INF-239")
+    await filters.get_by_role("button", name="Filtrar").click()
+    await expect(items(page)).to_have_count(1)
+    await expect(items(page).first).to_contain_text("Bases de Datos (INF-239)")
+
+
+async def test_dashboard_counters_and_filter_follow_an_override(open_page, server, pg, request):
+    professor = class_data.professor(pg, PROFESSOR.id, PROFESSOR.username, PROFESSOR.full_name)
+    session = class_data.class_session(pg, professor)
+    camila = class_data.student(pg, "12345678-5", "Camila Rojas Muñoz")
+    matias = class_data.student(pg, "19876543-2", "Matías González Soto")
+    valentina = class_data.student(pg, "20111222-3", "Valentina Díaz Pérez")
+    class_data.complete(pg, session, camila)
+    class_data.join(pg, session, matias)
+    class_data.join(pg, session, valentina, state="failed", failures=3)
+
+    projector = await open_page(server, f"/asistencia/sessions/{session}/projector?as=profesor", **DESKTOP)
+    await expect(projector.locator("#scan-with")).to_have_text(
+        f"Los códigos grandes se escanean con la página Asistencia ({server.url.removeprefix('http://')}"
+        "/asistencia/scan), no con la cámara del teléfono.")
+    dashboard_link = projector.get_by_role("link", name="Panel en vivo (se abre en otra pestaña)")
+    await expect(dashboard_link).to_have_attribute("target", "_blank")
+    await save_screenshot(projector, request.node.name, "projector")
+
+    page = await open_page(server, f"/asistencia/sessions/{session}/dashboard?as=profesor", **DESKTOP)
+    counter = lambda key: page.locator(f'[data-counter="{key}"] dd')  # noqa: E731
+    rows = page.locator("#roster-rows tr:visible")
+    await expect(counter("in_progress")).to_have_text("1")
+    await expect(counter("failed")).to_have_text("1")
+    await expect(rows).to_have_count(3)
+    show = page.get_by_label("Mostrar")
+    await show.select_option("not_started")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Matías González Soto")
+    await show.select_option("failed")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Valentina Díaz Pérez")
+    await expect(show.locator("option[value=done]")).to_have_text("Terminados (1)")
+
+    # Matías's phone died; the professor justifies him in the results: the open dashboard follows.
+    await api(server, PROFESSOR.id, "profesor", "PATCH", f"/api/sessions/{session}/attendance/{matias}",
+              {"status": "JUSTIFIED", "note": "Su teléfono no enciende; estaba en la sala"})
+    await expect(counter("justified")).to_have_text("1")
+    await expect(counter("in_progress")).to_have_text("0")
+    await expect(show.locator("option[value=done]")).to_have_text("Terminados (2)")
+    await show.select_option("done")
+    await expect(rows).to_have_count(2)
+    await expect(rows.filter(has_text="Matías González Soto")).to_contain_text("Justificado")
+    await save_screenshot(page, request.node.name, "dashboard-after-override")
