@@ -61,6 +61,7 @@ class Config:
     session_key_ttl_seconds: int = 7200
     session_key_kek: bytes = DEV_SESSION_KEY_KEK
     session_key_kek_previous: tuple[bytes, ...] = ()
+    device_cool_off_hours: float = 24.0
     qr_tick_ms: int = 333
     qr_per_frame: int = 1
     qr_min_pool: int = 10
@@ -285,6 +286,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         session_key_ttl_seconds=opt_int("SESSION_KEY_TTL_SECONDS", defaults.session_key_ttl_seconds, 60, 86400),
         session_key_kek=kek,
         session_key_kek_previous=_keks("SESSION_KEY_KEK_PREVIOUS", env.get("SESSION_KEY_KEK_PREVIOUS", "")),
+        device_cool_off_hours=opt_float("DEVICE_COOL_OFF_HOURS", defaults.device_cool_off_hours, 0, 24 * 14),
         qr_tick_ms=opt_int("QR_TICK_MS", defaults.qr_tick_ms, 50, 5000),
         qr_per_frame=opt_int("QR_PER_FRAME", defaults.qr_per_frame, 1, 16),
         qr_min_pool=opt_int("QR_MIN_POOL", defaults.qr_min_pool, 0, 200),

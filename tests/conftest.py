@@ -99,6 +99,8 @@ def config(clean_state, migrated, valkey_url, valkey_prefix) -> Config:
         valkey_prefix=valkey_prefix,
         jwt_secret=TEST_SECRET,
         session_key_kek=TEST_KEK,
+        # Replacing a phone counts at once unless a test asks for the cool-off (test_device_replacement).
+        device_cool_off_hours=0,
         dev=False,
         startup_wait_seconds=5,
         shutdown_timeout_seconds=2,

@@ -78,7 +78,7 @@ async def test_every_projector_in_a_slot_gets_the_same_frame_and_the_rotation_mo
                                               min_pool=0, keep_until=KEEP, showing_offset_ms=0) for _ in range(5)))
     assert len({(tuple(frame.texts), frame.shown_ms) for frame in frames}) == 1 and len(frames[0].texts) == 2
     later = await _tick(pool, per_frame=2)
-    # The third code, then one shown in that slot (both shown at the same time), with its next text.
+    # The third code, then one of the two shown in that slot (they tie), with its next text.
     third, again = [_showing(text, codes) for text in later.texts]
     assert third == (2, 0) and again in {(0, 1), (1, 1)}
 

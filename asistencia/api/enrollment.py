@@ -71,6 +71,7 @@ def device_json(device: Device) -> dict[str, Any]:
         "revoked_at": _iso(device.revoked_at),
         "revoked_reason": device.revoked_reason,
         "last_login_at": _iso(device.last_login_at),
+        "activates_at": _iso(device.activates_at),
     }
 
 
@@ -92,9 +93,11 @@ async def options(request: web.Request) -> web.Response:
 
 
 @requires_role(*STUDENT)
-@documented(body=EnrollmentVerifyRequest, responses={201: "enrolled; other devices revoked"})
+@documented(body=EnrollmentVerifyRequest,
+            responses={201: "enrolled (other devices revoked), or pending until activates_at when it replaces one"})
 async def verify(request: web.Request) -> web.Response:
-    """Verify the new passkey and enroll the phone; the student's other devices are revoked."""
+    """Verify the new passkey and register the phone: enrolled at once if it is the student's
+    first (or there is no cool-off), else pending until the cool-off ends or a professor approves."""
     user = current_user(request)
     await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentVerifyRequest())
@@ -110,18 +113,29 @@ async def verify(request: web.Request) -> web.Response:
         await users.remember_in(cur, user)
         if await devices.serves_another(cur, body["fingerprint"], user.id):
             raise _phone_in_use()
-        device = await devices.enroll(cur, user.id, registration, body["fingerprint"])
+        device = await devices.enroll(cur, user.id, registration, body["fingerprint"],
+                                      cool_off_hours=request.app[CONFIG].device_cool_off_hours)
     if device is None:
         raise Conflict("This passkey is already registered", code="CREDENTIAL_EXISTS")
-    # The replaced phone's login ends with it (scanning needs a session key).
-    await session_keys.delete(vk, user.id)
+    if device.status == "enrolled":
+        # The replaced phone's login ends with it (scanning needs a session key).
+        await session_keys.delete(vk, user.id)
     return web.json_response({"device": device_json(device)}, status=201)
+
+
+async def activate_due(app: web.Application, user_id: int) -> None:
+    """Enroll the student's pending phone if its cool-off is over (the replaced phone's login ends)."""
+    async with transaction(app[PG_POOL]) as cur:
+        replaced = await devices.activate_due(cur, user_id)
+    for device_id in replaced:
+        await session_keys.delete_for_device(app[VALKEY], user_id, device_id)
 
 
 @requires_role(*STUDENT)
 async def list_devices(request: web.Request) -> web.Response:
     """The student's own devices, newest first, with why each one ended."""
     user = current_user(request)
+    await activate_due(request.app, user.id)
     own = await devices.of_user(request.app[PG_POOL], user.id)
     return web.json_response({"devices": [device_json(d) for d in own]})
 

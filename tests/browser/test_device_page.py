@@ -23,6 +23,7 @@ from tests.browser.harness import add_virtual_authenticator, call_module, save_s
 pytestmark = pytest.mark.browser
 
 STUDENT = next(user for user in DEMO_USERS if user.role == "alumno")
+PROFESSOR = next(user for user in DEMO_USERS if user.role == "profesor")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
 DEVICE_PAGE = "/asistencia/device?as=alumno"
@@ -135,13 +136,14 @@ async def test_a_phone_replaced_by_another_is_told_to_enroll_again(open_page, se
     await log_in(first)
     second, _ = await open_phone(open_page, server, **DESKTOP)
     await expect(access_title(second)).to_have_text("Tu asistencia está vinculada a otro teléfono")
-    await second.get_by_role("button", name="Inscribir este teléfono y dar de baja el otro").click()
+    await second.get_by_role("button", name="Inscribir este teléfono en reemplazo del otro").click()
     await expect(access_title(second)).to_have_text("Inicia la sesión del día")
 
     await first.reload()
     await expect(access_title(first)).to_have_text("Tu asistencia está vinculada a otro teléfono")
     await expect(first.locator("#access-text")).to_contain_text(
-        "Usa ese teléfono para marcar asistencia, o inscribe este: el otro quedará dado de baja.")
+        "Usa ese teléfono para marcar asistencia, o inscribe este en su reemplazo: contará tras un plazo de espera, "
+        "o antes si tu profesor/a lo aprueba.")
     here = first.locator("#devices li.device-here")
     await expect(here).to_contain_text("Dado de baja")
     await expect(here).to_contain_text("se inscribió otro teléfono")
@@ -221,3 +223,37 @@ async def test_a_copied_passkey_gets_the_phone_blocked_and_the_student_told_to_e
 
     await enroll(page)
     await log_in(page)
+
+
+async def test_a_replacement_phone_waits_until_the_professor_approves_it_on_the_dashboard(
+        open_page, serve, dev_config, request):
+    """The lost-phone case: the new phone is told it waits; the professor approves it from the
+    dashboard in one press; the new phone logs in; the old one no longer counts."""
+    server = await serve(dev_config.replace(device_cool_off_hours=24))
+    old, _ = await open_phone(open_page, server)
+    await enroll(old)
+    new, _ = await open_phone(open_page, server)
+    await expect(access_title(new)).to_have_text("Tu asistencia está vinculada a otro teléfono")
+    await new.get_by_role("button", name="Inscribir este teléfono en reemplazo del otro").click()
+    await expect(access_title(new)).to_have_text("Tu teléfono nuevo está en espera")
+    await expect(new.locator("#access-text")).to_contain_text("o antes si tu profesor/a lo aprueba")
+    await save_screenshot(new, request.node.name, "phone-pending")
+
+    professor = mint_token(server.config, user_id=PROFESSOR.id, username=PROFESSOR.username, role="profesor")
+    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {professor}"}) as http:
+        async with http.post("/api/sessions", json={"course_code": "INF-239", "course_name": "Bases de Datos"}) as r:
+            session_id = (await r.json())["id"]
+    dashboard = await open_page(server, f"/asistencia/sessions/{session_id}/dashboard?as=profesor", **DESKTOP)
+    name = STUDENT.full_name
+    approve = dashboard.get_by_role("button", name=f"Aprobar ahora el teléfono nuevo de {name}")
+    await expect(approve).to_be_visible()
+    await save_screenshot(dashboard, request.node.name, "dashboard-pending-phone")
+    await approve.click()
+    await expect(dashboard.get_by_role("status").filter(has_text=f"El teléfono nuevo de {name} ya cuenta.")) \
+        .to_be_visible()
+    await expect(dashboard.locator("#pending-phones")).to_be_hidden()
+
+    await new.reload()
+    await log_in(new)
+    await old.reload()
+    await expect(access_title(old)).to_have_text("Tu asistencia está vinculada a otro teléfono")
