@@ -80,10 +80,11 @@ async def test_projector_counts_down_then_sends_frames_of_ciphertext_only(make_c
         assert 0 < frame["time_left_ms"] <= 15 * 60 * 1000
         texts |= set(frame["qrs"])
     # Every showing projects a text of its own. One student among decoys: the pool is padded to
-    # four, two shown per frame, so the student's one code is on every other frame.
+    # four, two shown per frame, so the student's code is on about every other frame (re-issued
+    # with a new nonce once it has shown all its texts).
     assert len(texts) == 40
     mine = [payload for text in texts if (payload := one.open(text, 1)) is not None]
-    assert len(mine) == 10 and len(set(mine)) == 1
+    assert len(mine) >= 8 and {(payload.student_id, payload.round) for payload in mine} == {(101, 1)}
     # Outside the codes (random-looking base45, where "101" turns up by chance), nothing names the student.
     raw = json.dumps([{**frame, "qrs": None} for frame in messages] + [result])
     assert "101" not in raw and "rut-101" not in raw

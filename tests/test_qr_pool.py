@@ -121,8 +121,12 @@ async def test_a_code_past_its_projectable_time_is_handed_back_for_reissue(pool)
 async def test_a_code_whose_texts_are_all_shown_is_handed_back_for_reissue_and_never_shows_one_twice(pool):
     old = _qr(1, texts=2)
     await _issue(pool, old)
-    assert [(await _tick(pool)).texts for _ in range(2)] == [[old.texts[0]], [old.texts[1]]]
-    frame = await _tick(pool)
+    first = await _tick(pool)
+    assert (first.texts, first.stale) == ([old.texts[0]], [])
+    # Its last text is shown and the code handed back in the same tick, so the next frame has its successor.
+    last = await _tick(pool)
+    assert last.texts == [old.texts[1]] and [s.entry_id for s in last.stale] == [old.entry_id]
+    frame = await _tick(pool)  # not re-issued yet: handed back again, never shown a third time
     assert frame.texts == [] and [s.entry_id for s in frame.stale] == [old.entry_id]
     fresh = _qr(1, texts=2)
     assert await _issue(pool, fresh, mode="replace", replacing=old.entry_id)
@@ -132,7 +136,7 @@ async def test_a_code_whose_texts_are_all_shown_is_handed_back_for_reissue_and_n
 
 
 async def test_aged_decoys_go_and_are_asked_for_again(pool):
-    await pool.pad(SESSION, [decoy()], keep_until=KEEP)
+    await pool.pad(SESSION, [decoy(4)], keep_until=KEEP)
     first = await _tick(pool, min_pool=1, stale_after_ms=50)
     assert first.decoys_needed == 0 and len(first.texts) == 1
     await asyncio.sleep(0.06)
@@ -206,7 +210,7 @@ async def test_consume_makes_the_next_round_live_and_undo_gives_the_code_back(po
 
 
 async def test_every_key_expires_after_the_session(pool, valkey):
-    await pool.pad(SESSION, [decoy()], keep_until=KEEP)
+    await pool.pad(SESSION, [decoy(4)], keep_until=KEEP)
     qr = _qr(1)
     await _issue(pool, qr)
     await _tick(pool, tick_ms=60_000, min_pool=2, per_frame=2)  # keeps the decoy; the frame lives 120 s

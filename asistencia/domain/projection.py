@@ -19,9 +19,10 @@ def window_ms(window_seconds: float) -> int:
 
 
 # However often a code could be shown, it carries at most this many texts (a
-# code that runs out is re-issued, like one past its projectable time): the
-# pool's memory is bounded by the class size times this.
-MAX_TEXTS_PER_CODE = 16
+# code that runs out is re-issued, like one past its projectable time, by the
+# frame clock): the pool's memory is bounded by the class size times this, and
+# a scan, which seals the next round's code, seals no more than this.
+MAX_TEXTS_PER_CODE = 6
 
 
 def texts_per_code(*, window_seconds: float, tick_ms: int, per_frame: int, min_pool: int) -> int:

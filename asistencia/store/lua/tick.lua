@@ -33,6 +33,21 @@ if decoys > wanted then
 end
 
 local texts, stale = {}, {}
+
+-- An entry that is not to be shown again: a decoy goes (a fresh one will take
+-- its place); a student's live code is handed back for re-issue (that needs the
+-- student's key: the caller does it); an old code leaves the rotation.
+local function retire(eid, entry)
+  if entry.owner == '' then
+    forget_decoy(eid)
+    decoys = decoys - 1
+  elseif redis.call('HGET', LIVE, entry.owner) == eid then
+    redis.call('ZADD', POOL, now, eid)
+    table.insert(stale, eid .. '|' .. entry.owner .. '|' .. entry.round)
+  else
+    redis.call('ZREM', POOL, eid)
+  end
+end
 for _, eid in ipairs(redis.call('ZRANGE', POOL, 0, per_frame * 2 + 7)) do
   if #texts >= per_frame then break end
   local entry = read_entry(eid)
@@ -43,21 +58,15 @@ for _, eid in ipairs(redis.call('ZRANGE', POOL, 0, per_frame * 2 + 7)) do
   elseif #starts >= #entry.texts or (starts[1] and now - starts[1] >= stale_after) then
     -- Past the projectable part of its window, or every text shown once: not shown
     -- again (a text is never shown twice, so each showing is told apart).
-    if entry.owner == '' then
-      -- A decoy ages like an unanswered code; a fresh one will take its place.
-      forget_decoy(eid)
-      decoys = decoys - 1
-    elseif redis.call('HGET', LIVE, entry.owner) == eid then
-      -- Re-issuing needs the student's key: the caller does it.
-      redis.call('ZADD', POOL, now, eid)
-      table.insert(stale, eid .. '|' .. entry.owner .. '|' .. entry.round)
-    else
-      redis.call('ZREM', POOL, eid)
-    end
+    retire(eid, entry)
   else
     redis.call('HSET', SHOWS, eid, shows and (shows .. ',' .. shown) or tostring(shown))
     redis.call('ZADD', POOL, now, eid)
     table.insert(texts, entry.texts[#starts + 1])
+    if #starts + 1 == #entry.texts then
+      -- Its last text: replaced right after this frame, so it leaves no gap in the rotation.
+      retire(eid, entry)
+    end
   end
 end
 
