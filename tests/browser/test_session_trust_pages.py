@@ -79,6 +79,7 @@ async def test_an_admin_sees_everyones_sessions_with_their_professor_and_filters
 
     page = await open_page(server, "/asistencia/sessions?as=admin", **DESKTOP)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Todas las sesiones")
+    await expect(page.locator("#list-title")).to_have_text("Sesiones de todos los profesores")
     await expect(items(page)).to_have_count(2)
     await expect(items(page).filter(has_text="Cálculo (MAT-021)")).to_contain_text("Profesor(a): Profesor Muñoz")
     await expect(items(page).filter(has_text="Bases de Datos")).to_contain_text("Profesor(a): Profesora Contreras")
