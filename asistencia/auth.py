@@ -24,9 +24,15 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip()
 
 
+# Open to anyone: a stray Authorization header (a proxy's Basic credentials) is not read.
+UNAUTHENTICATED_PATHS = frozenset({"/health", "/metrics"})  # /metrics checks METRICS_TOKEN itself
+
+
 @web.middleware
 async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the token's user, if a token was sent; a bad token is refused here."""
+    if request.path in UNAUTHENTICATED_PATHS:
+        return await handler(request)
     token = bearer_token(request)
     if token is not None:
         request[USER] = request.app[VERIFIED_TOKENS].verify(token)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
+import resource
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +19,7 @@ from aiohttp import web
 from asistencia import __version__
 from asistencia.app import create_app
 from asistencia.config import PROJECT_ROOT, Config, ConfigError, load_config
+from asistencia.localservices import ServiceUnavailable
 from asistencia.logs import setup_logging
 from asistencia.migrations import MigrationError
 from asistencia.tokens import ROLES, mint_token
@@ -26,12 +29,27 @@ log = logging.getLogger("asistencia")
 
 EXIT_CONFIG = 2
 EXIT_DEPENDENCY = 3
+EXIT_LISTEN = 4
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Lift the soft limit on open files to the hard one (each socket is a file: at the common
+    1,024 a few hundred phones and their reconnections run out, and /health with them)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            log.warning("could not raise the open files limit", extra={"soft": soft, "hard": hard})
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def serve(config: Config) -> None:
     app = create_app(config)
+    soft, hard = raise_open_files_limit()
     log.info("starting", extra={"version": __version__, "host": config.host, "port": config.port,
-                                "dev": config.dev})
+                                "dev": config.dev, "open_files_limit": soft, "open_files_hard_limit": hard})
     # shutdown_timeout bounds the drain so we stop before a container's stop grace (10 s).
     web.run_app(app, host=config.host, port=config.port, access_log=None, print=None,
                 shutdown_timeout=config.shutdown_timeout_seconds, handle_signals=True)
@@ -102,9 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with dev_environment(config, environ, PROJECT_ROOT) as dev_config:
                 serve(dev_config)
-    except (DependencyUnavailable, MigrationError) as exc:
+    except (DependencyUnavailable, MigrationError, ServiceUnavailable) as exc:
         print(f"asistencia: {exc}", file=sys.stderr)
         return EXIT_DEPENDENCY
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        print(f"asistencia: cannot listen on {config.host}:{config.port}: {os.strerror(exc.errno).lower()}"
+              " (another server there? set HOST/PORT)", file=sys.stderr)
+        return EXIT_LISTEN
     except KeyboardInterrupt:
         pass
     return 0

@@ -59,6 +59,22 @@ class Config:
     qr_min_pool: int = 10
     qr_window_seconds: float = 20.0
     scan_attempts: int = 3
+    # Rate limits, per user (never per address: a class behind one NAT is many users), per minute.
+    limit_joins_per_minute: int = 20
+    limit_scans_per_minute: int = 120
+    limit_passkey_ceremonies_per_minute: int = 20
+    limit_socket_connects_per_minute: int = 30
+    limit_socket_messages_per_minute: int = 600
+    # Refusals that cost no attempt, recorded (rows, dashboard events) per student and session;
+    # past this they are only counted.
+    scan_refusals_recorded_max: int = 30
+    # Open WebSockets per process: per user, and per client address (sized for a big class behind one NAT).
+    sockets_per_user: int = 8
+    sockets_per_address: int = 1500
+    # A socket whose token expired is closed this long after, unless the page sent a fresh one.
+    socket_token_grace_seconds: int = 60
+    # /metrics answers only `Authorization: Bearer <metrics_token>` when set (HOST defaults to 0.0.0.0).
+    metrics_token: str | None = None
     countdown_seconds: int = 3
     auto_close_interval_seconds: float = 5.0
     migrations_dir: Path = PROJECT_ROOT / "migrations"
@@ -206,6 +222,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         jwt_secret=secret,
         jwt_issuer=get("JWT_ISSUER"),
         jwt_audience=get("JWT_AUDIENCE"),
+        metrics_token=get("METRICS_TOKEN") or None,
         host=get("HOST") or defaults.host,
         port=opt_int("PORT", defaults.port, 0, 65535),
         dev=dev,
@@ -225,6 +242,20 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         qr_min_pool=opt_int("QR_MIN_POOL", defaults.qr_min_pool, 0, 200),
         qr_window_seconds=opt_float("QR_WINDOW_SECONDS", defaults.qr_window_seconds, 1, 600),
         scan_attempts=opt_int("SCAN_ATTEMPTS", defaults.scan_attempts, 1, 20),
+        limit_joins_per_minute=opt_int("LIMIT_JOINS_PER_MINUTE", defaults.limit_joins_per_minute, 1, 100000),
+        limit_scans_per_minute=opt_int("LIMIT_SCANS_PER_MINUTE", defaults.limit_scans_per_minute, 1, 100000),
+        limit_passkey_ceremonies_per_minute=opt_int(
+            "LIMIT_PASSKEY_CEREMONIES_PER_MINUTE", defaults.limit_passkey_ceremonies_per_minute, 1, 100000),
+        limit_socket_connects_per_minute=opt_int(
+            "LIMIT_SOCKET_CONNECTS_PER_MINUTE", defaults.limit_socket_connects_per_minute, 1, 100000),
+        limit_socket_messages_per_minute=opt_int(
+            "LIMIT_SOCKET_MESSAGES_PER_MINUTE", defaults.limit_socket_messages_per_minute, 1, 1000000),
+        scan_refusals_recorded_max=opt_int(
+            "SCAN_REFUSALS_RECORDED_MAX", defaults.scan_refusals_recorded_max, 0, 100000),
+        sockets_per_user=opt_int("SOCKETS_PER_USER", defaults.sockets_per_user, 1, 10000),
+        sockets_per_address=opt_int("SOCKETS_PER_ADDRESS", defaults.sockets_per_address, 1, 1000000),
+        socket_token_grace_seconds=opt_int(
+            "SOCKET_TOKEN_GRACE_SECONDS", defaults.socket_token_grace_seconds, 0, 86400),
         countdown_seconds=opt_int("COUNTDOWN_SECONDS", defaults.countdown_seconds, 0, 30),
         auto_close_interval_seconds=opt_float(
             "AUTO_CLOSE_INTERVAL_SECONDS", defaults.auto_close_interval_seconds, 0.1, 300

@@ -41,7 +41,16 @@ async def connect_when_ready(dsn: str, *, maxsize: int, wait_seconds: float) -> 
         return pool
 
     return await wait_until_ready("PostgreSQL", describe_dsn(dsn), attempt, wait_seconds,
-                                  (psycopg2.OperationalError, OSError))
+                                  (psycopg2.OperationalError, OSError), permanent=refused_for_good)
+
+
+# What PostgreSQL says when the server is up but will never take this DSN: waiting cannot help.
+_PERMANENT_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf entry",
+                       "permission denied", "password authentication")
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg2.OperationalError) and any(text in str(exc) for text in _PERMANENT_REFUSALS)
 
 
 def describe_dsn(dsn: str) -> str:
@@ -66,9 +75,21 @@ async def pg_pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
+async def connection(pool: aiopg.Pool) -> AsyncIterator[aiopg.Connection]:
+    """A pooled connection; one that broke (server restarted, network cut) is closed, not returned
+    to the pool, so the next request after PostgreSQL comes back gets a fresh one."""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            conn.close()
+            raise
+
+
+@contextlib.asynccontextmanager
 async def transaction(pool: aiopg.Pool) -> AsyncIterator[aiopg.Cursor]:
     """A cursor inside BEGIN … COMMIT (rolled back on any exception)."""
-    async with pool.acquire() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+    async with connection(pool) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         async with cur.begin():
             yield cur
 
@@ -76,5 +97,5 @@ async def transaction(pool: aiopg.Pool) -> AsyncIterator[aiopg.Cursor]:
 @contextlib.asynccontextmanager
 async def cursor(pool: aiopg.Pool) -> AsyncIterator[aiopg.Cursor]:
     """An autocommit cursor returning rows as dicts, for single statements."""
-    async with pool.acquire() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+    async with connection(pool) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         yield cur

@@ -6,7 +6,12 @@ speaks the same codes.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import psycopg2
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class ApiError(Exception):
@@ -14,12 +19,16 @@ class ApiError(Exception):
     code = "BAD_REQUEST"
     message = "Bad request"
 
+    retry_after: int | None = None  # seconds, sent as Retry-After
+
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 status: int | None = None, fields: dict[str, Any] | None = None) -> None:
+                 status: int | None = None, fields: dict[str, Any] | None = None,
+                 retry_after: int | None = None) -> None:
         self.message = message or self.message
         self.code = code or self.code
         self.status = status or self.status
         self.fields = fields
+        self.retry_after = retry_after or self.retry_after
         super().__init__(self.message)
 
     def to_json(self) -> dict[str, Any]:
@@ -69,3 +78,14 @@ class RateLimited(ApiError):
 
 class DependencyDown(ApiError):
     status, code, message = 503, "DEPENDENCY_DOWN", "A dependency is unavailable"
+    retry_after = 2
+
+
+# PostgreSQL or Valkey unreachable (or a pool that waited too long for them): the
+# request may succeed when retried, so these become DependencyDown wherever they surface.
+DEPENDENCY_FAILURES = (psycopg2.OperationalError, psycopg2.InterfaceError,
+                       RedisConnectionError, RedisTimeoutError, asyncio.TimeoutError)
+
+
+def dependency_down(exc: BaseException) -> DependencyDown:
+    return DependencyDown(f"A dependency is unavailable ({type(exc).__name__}); try again")

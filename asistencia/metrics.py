@@ -8,13 +8,15 @@ route's pattern, never the raw path, to keep their number bounded.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import time
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from asistencia.appkeys import STARTED_AT, WEBSOCKETS
+from asistencia.appkeys import CONFIG, STARTED_AT, WEBSOCKETS
+from asistencia.errors import Unauthorized
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Metrics:
     registry: CollectorRegistry
     requests: Counter
     latency: Histogram
+    rate_limited: Counter
+    scan_refusals_unrecorded: Counter
 
     def observe(self, request: web.Request, status: int, seconds: float) -> None:
         route = _route_of(request)
@@ -53,10 +57,21 @@ def create_metrics(app: web.Application) -> Metrics:
         latency=Histogram("asistencia_http_request_duration_seconds", "Time to answer, by route", ["route"],
                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
                           registry=registry),
+        rate_limited=Counter("asistencia_rate_limited", "Requests refused by a rate limit (429), by limit",
+                             ["limit"], registry=registry),
+        scan_refusals_unrecorded=Counter(
+            "asistencia_scan_refusals_unrecorded",
+            "Scan refusals that cost no attempt, past the per-student cap: counted, not recorded",
+            registry=registry),
     )
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this process's metrics."""
+    """Prometheus text exposition of this process's metrics (with METRICS_TOKEN set, only for its bearer)."""
+    expected = request.app[CONFIG].metrics_token
+    if expected is not None:
+        sent = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(sent, f"Bearer {expected}".encode()):
+            raise Unauthorized("Send 'Authorization: Bearer <METRICS_TOKEN>'", code="METRICS_TOKEN")
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

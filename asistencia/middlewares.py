@@ -15,7 +15,7 @@ from aiohttp_remotes import XForwardedFiltered
 from asistencia.appkeys import REQUEST_ID, USER
 from asistencia.assets import IMMUTABLE
 from asistencia.auth import Handler
-from asistencia.errors import ApiError
+from asistencia.errors import DEPENDENCY_FAILURES, ApiError, dependency_down
 from asistencia.metrics import METRICS
 
 log = logging.getLogger("asistencia.access")
@@ -75,10 +75,13 @@ class TrustedProxies:
 
 def error_response(request: web.Request, error: ApiError) -> web.StreamResponse:
     if wants_json(request):
-        return web.json_response(error.to_json(), status=error.status)
-    response = aiohttp_jinja2.render_template(
-        "error.html", request, {"code": error.code, "status": error.status}, status=error.status
-    )
+        response = web.json_response(error.to_json(), status=error.status)
+    else:
+        response = aiohttp_jinja2.render_template(
+            "error.html", request, {"code": error.code, "status": error.status}, status=error.status
+        )
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -98,6 +101,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = await handler(request)
     except ApiError as exc:
         response = error_response(request, exc)
+    except DEPENDENCY_FAILURES as exc:
+        errors_log.warning("dependency down: %s: %s", type(exc).__name__, exc,
+                           extra={"request_id": request_id, "path": request.path})
+        response = error_response(request, dependency_down(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -125,6 +132,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         },
     )
     return response
+
+
+SERVER_NAME = "asistencia"
+
+
+async def plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: name no framework or Python version (every response, sockets included)."""
+    response.headers["Server"] = SERVER_NAME
 
 
 def _secure(request: web.Request, response: web.StreamResponse, request_id: str) -> None:

@@ -44,10 +44,17 @@ def verify_token(token: str, config: Config) -> User:
     return _user_from_claims(_verified_claims(token, config))
 
 
+# What a forged token can make the parser raise besides its own errors: a header
+# field of the wrong type, a number too large for int(), bytes that are not UTF-8.
+_PARSE_FAILURES = (jwt.PyJWTError, ValueError, TypeError, ArithmeticError, KeyError)
+
+MAX_USER_ID = 2**63 - 1  # a PostgreSQL bigint
+
+
 def _verified_claims(token: str, config: Config) -> dict:
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError:
+    except _PARSE_FAILURES:
         raise _refuse("TOKEN_MALFORMED", "The token is not a well-formed JWT") from None
     if header.get("alg") != ALGORITHM:
         raise _refuse("TOKEN_ALGORITHM", f"Only {ALGORITHM} tokens are accepted")
@@ -76,7 +83,7 @@ def _verified_claims(token: str, config: Config) -> dict:
         raise _refuse("TOKEN_CLAIMS", f"The token lacks the {exc.claim!r} claim") from None
     except jwt.InvalidSignatureError:
         raise _refuse("TOKEN_SIGNATURE", "The token signature does not verify") from None
-    except jwt.InvalidTokenError:
+    except _PARSE_FAILURES:
         raise _refuse("TOKEN_MALFORMED", "The token is not a well-formed JWT") from None
     return claims
 
@@ -107,12 +114,19 @@ class VerifiedTokens:
         self._verified: dict[str, _Verified] = {}
 
     def verify(self, token: str) -> User:
+        return self.verify_until(token)[0]
+
+    def verify_until(self, token: str) -> tuple[User, float]:
+        """The token's user and the moment (epoch seconds, leeway included) it stops being accepted."""
         # pop and re-insert: the dict's order is the order of last use.
         known = self._verified.pop(token, None)
         if known is None:
             claims = _verified_claims(token, self._config)
-            known = _Verified(_user_from_claims(claims), expires=int(claims["exp"]),
-                              valid_from=max(int(claims.get("nbf", 0)), int(claims.get("iat", 0))))
+            try:
+                known = _Verified(_user_from_claims(claims), expires=int(claims["exp"]),
+                                  valid_from=max(int(claims.get("nbf", 0)), int(claims.get("iat", 0))))
+            except _PARSE_FAILURES:
+                raise _refuse("TOKEN_CLAIMS", "The token's exp, nbf and iat must be numbers") from None
             if len(self._verified) >= self._size:
                 del self._verified[next(iter(self._verified))]
         now = time.time()
@@ -122,24 +136,29 @@ class VerifiedTokens:
         self._verified[token] = known
         if known.valid_from > now + leeway:
             raise _refuse("TOKEN_NOT_YET_VALID", "The token is not valid yet")
-        return known.user
+        return known.user, known.expires + leeway
 
 
 def _user_from_claims(claims: dict) -> User:
     user_id = claims.get("userId")
     # bool is an int subclass; a JSON true is not a user id.
-    if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id < 0:
-        raise _refuse("TOKEN_CLAIMS", "The token's userId must be a non-negative integer")
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 <= user_id <= MAX_USER_ID:
+        raise _refuse("TOKEN_CLAIMS", "The token's userId must be an integer from 0 to 2^63-1")
     role = claims.get("rol")
     if role not in ROLES:
         raise _refuse("TOKEN_CLAIMS", "The token's rol must be alumno, profesor or admin")
     username = claims.get("username")
-    if not isinstance(username, str) or not username.strip():
+    if not isinstance(username, str) or not username.strip() or not _storable(username):
         raise _refuse("TOKEN_CLAIMS", "The token's username is missing")
     full_name = claims.get("nombreCompleto")
-    if full_name is not None and not isinstance(full_name, str):
+    if full_name is not None and not (isinstance(full_name, str) and _storable(full_name)):
         raise _refuse("TOKEN_CLAIMS", "The token's nombreCompleto must be a string")
     return User(id=user_id, username=username.strip(), role=role, full_name=full_name)
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL can hold: no NUL, valid Unicode (no lone surrogate)."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def mint_token(config: Config, *, user_id: int, username: str, role: str,

@@ -18,7 +18,10 @@ class DependencyUnavailable(RuntimeError):
 
 
 async def wait_until_ready(name: str, where: str, attempt: Callable[[], Awaitable[T]],
-                           wait_seconds: float, retry_on: tuple[type[BaseException], ...]) -> T:
+                           wait_seconds: float, retry_on: tuple[type[BaseException], ...],
+                           permanent: Callable[[BaseException], bool] = lambda exc: False) -> T:
+    """`permanent(exc)`: a refusal that waiting cannot cure (no such database, a refused role),
+    reported at once."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.2
     while True:
@@ -27,6 +30,8 @@ async def wait_until_ready(name: str, where: str, attempt: Callable[[], Awaitabl
         except (*retry_on, asyncio.TimeoutError) as exc:
             remaining = deadline - time.monotonic()
             reason = str(exc).strip() or type(exc).__name__
+            if permanent(exc):
+                raise DependencyUnavailable(f"{name} at {where} refuses the connection: {reason}") from exc
             if remaining <= 0:
                 raise DependencyUnavailable(
                     f"{name} at {where} is not reachable after waiting {wait_seconds:.0f}s: {reason}"

@@ -6,9 +6,11 @@ import asyncio
 import json
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import aiohttp
@@ -96,3 +98,51 @@ async def test_sigterm_closes_websockets_with_1001_and_exits_promptly(config, to
     server.stop()
     assert code == 0, server.output()
     assert elapsed < 9, f"shutdown took {elapsed:.1f}s, longer than a container's stop grace"
+
+
+def test_a_port_in_use_is_one_line(config):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", env=server_env(config, PORT=str(port)))
+    assert result.returncode == 4
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"asistencia: cannot listen on 127.0.0.1:{port}: address already in use (another server there? set HOST/PORT)")
+    assert "Traceback" not in result.stderr and "ResourceWarning" not in result.stderr
+
+
+def test_a_database_that_does_not_exist_fails_at_once(config):
+    missing = with_database(config.database_url, "asistencia_no_such_database")
+    started = time.monotonic()
+    result = run_cli("serve", env=server_env(config, DATABASE_URL=missing, STARTUP_WAIT_SECONDS="30"))
+    assert result.returncode == 3
+    assert time.monotonic() - started < 15, "no 30 s of retries for a refusal waiting cannot cure"
+    assert 'refuses the connection: FATAL:  database "asistencia_no_such_database" does not exist' in result.stderr
+
+
+def test_unreachable_valkey_leaves_no_open_pool_behind(config):
+    env = server_env(config, VALKEY_URL=f"redis://127.0.0.1:{free_port()}/0", STARTUP_WAIT_SECONDS="1",
+                     PYTHONWARNINGS="always")
+    result = run_cli("serve", env=env)
+    assert result.returncode == 3
+    assert "Valkey at redis://127.0.0.1" in result.stderr
+    assert "ResourceWarning" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_metrics_token_guards_metrics(config):
+    server = ServerProcess(server_env(config, METRICS_TOKEN="m" * 24)).start()
+    try:
+        server.wait_healthy()
+        for headers, status in (({}, 401), ({"Authorization": "Bearer wrong"}, 401),
+                                ({"Authorization": "Bearer " + "m" * 24}, 200)):
+            request = urllib.request.Request(server.url + "/metrics", headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    assert response.status == status
+            except urllib.error.HTTPError as refused:
+                assert refused.code == status
+                assert json.loads(refused.read())["error"]["code"] == "METRICS_TOKEN"
+        assert '"open_files_limit"' in server.output()
+    finally:
+        server.stop()

@@ -51,7 +51,7 @@ async def test_joining_twice_keeps_one_registration_and_one_live_qr(client, prof
     assert again.status == 200 and (await again.json())["current_round"] == 1
     assert await pool.live_entry(session["id"], 101) == live
     assert _count(pg, "SELECT count(*) FROM registrations") == 1
-    live_entries = await valkey.client.hlen(pool.keys(session["id"])[5])
+    live_entries = await valkey.client.hlen(pool.keys(session["id"])[4])
     assert live_entries == 1
     read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(prof))).json()
     assert read["counters"]["joined"] == 1
@@ -114,7 +114,7 @@ async def test_status_reports_own_progress(client, prof, ready_student, token):
     status = await (await client.get(url, headers=bearer(student.token))).json()
     assert (status["state"], status["current_round"], status["attempts_left"]) == ("scanning", 1, 3)
     missing = await client.get("/api/attendance/status?session=999", headers=bearer(student.token))
-    assert await error_of(missing) == (404, "SESSION_NOT_FOUND")
+    assert await error_of(missing) == (404, "NOT_JOINED"), "a missing session looks like one not joined"
     bad = await client.get("/api/attendance/status?session=x", headers=bearer(student.token))
     assert await error_of(bad) == (400, "VALIDATION_FAILED")
 

@@ -73,22 +73,31 @@ def test_a_sealed_non_payload_opens_but_is_not_a_payload():
 
 def test_decoys_look_like_real_codes():
     key = os.urandom(32)
-    entry_id, text = qr.decoy()
-    real = qr.round_qr(key, 7, 8, 1, 1_795_000_000)
-    assert len(text) == len(real.text) and set(text) <= set(BASE45_ALPHABET)
+    entry_id, texts = qr.decoy(3)
+    real = qr.round_qr(key, 7, 8, 1, 1_795_000_000, texts=3)
+    assert len(texts) == len(real.texts) == 3 and len(set(texts)) == 3
+    for text in texts:
+        assert len(text) == len(real.texts[0]) and set(text) <= set(BASE45_ALPHABET)
+        with pytest.raises(DecryptError):
+            qr.open_qr(key, text)
     assert len(entry_id) == len(real.entry_id) == 16
-    with pytest.raises(DecryptError):
-        qr.open_qr(key, text)
     assert len({qr.decoy()[1] for _ in range(50)}) == 50
 
 
 def test_round_qr_is_named_by_its_nonce_and_carries_its_key_id():
     key = os.urandom(32)
     made = qr.round_qr(key, 7, 8, 2, 1_795_000_000.9)
-    payload = qr.open_qr(key, made.text)
+    payload = qr.open_qr(key, made.texts[0])
     assert (payload.session_id, payload.student_id, payload.round, payload.issued_at) == (7, 8, 2, 1_795_000_000)
     assert made.entry_id == payload.nonce.hex() and (made.owner, made.round) == (8, 2)
     assert made.key_id == qr.key_id(key) != qr.key_id(os.urandom(32))
+
+
+def test_every_text_of_a_round_qr_is_the_same_payload_sealed_afresh():
+    key = os.urandom(32)
+    made = qr.round_qr(key, 7, 8, 2, 1_795_000_000, texts=4)
+    assert len(set(made.texts)) == 4
+    assert {qr.open_qr(key, text) for text in made.texts} == {qr.open_qr(key, made.texts[0])}
 
 
 def test_proof_round_trip_and_refusals():

@@ -17,7 +17,7 @@ from asistencia.db import create_pool, cursor
 from asistencia.domain import rounds
 from asistencia.domain.proof import Proof, seal_proof
 from asistencia.store import registrations
-from asistencia.store.qr_pool import QrPool
+from asistencia.store.qr_pool import QR_POOL, QrPool
 from tests.classroom import PROFESSOR_ID, foreign_text, open_session, projector, scanner, sighting
 from tests.helpers import bearer
 
@@ -94,6 +94,39 @@ async def test_students_pass_their_rounds_and_complete(classroom, pg):
     assert await _refused(first.submit(seen.text, first.proof_for(seen.payload))) == (409, "ALREADY_COMPLETED")
 
 
+async def test_a_round_is_timed_from_the_start_of_the_showing_whose_text_was_answered(classroom, pg, valkey):
+    """The phone answers an earlier showing of its code after later ones: the response time is the
+    receipt minus the start of the earlier showing, not of the first or the latest one."""
+    student = classroom.scanners[0]
+    sightings = [await sighting(student, classroom.screen) for _ in range(3)]
+    assert len({seen.text for seen in sightings}) == 3 and len({seen.payload for seen in sightings}) == 1
+    await student.answer(sightings[1])
+    pool = classroom.client.app[QR_POOL]
+    keys = pool.keys(classroom.session["id"])
+    entry = sightings[1].payload.entry_id
+    texts = (await valkey.client.hget(keys[1], entry)).decode().split("|")[3].split(",")
+    starts = [int(ms) for ms in (await valkey.client.hget(keys[2], entry)).decode().split(",")]
+    answered = starts[texts.index(sightings[1].text)]
+    assert answered not in (starts[0], starts[texts.index(sightings[2].text)])
+    [(response_ms, projected_ms, scanned_ms)] = _rows(
+        pg, "SELECT rd.response_ms, round(extract(epoch FROM rd.projected_at) * 1000)::bigint, "
+            "round(extract(epoch FROM rd.scanned_at) * 1000)::bigint FROM rounds rd "
+            "JOIN registrations r ON r.id = rd.registration_id WHERE r.user_id = 101")
+    assert projected_ms == answered
+    assert response_ms == scanned_ms - answered > 0
+
+
+async def test_no_code_is_made_for_a_round_past_the_last(classroom, pg, valkey):
+    student = classroom.scanners[0]
+    for _ in range(2):
+        reply = await student.answer(await sighting(student, classroom.screen))
+    assert reply["result"] == "completed"
+    pool = classroom.client.app[QR_POOL]
+    assert await pool.live_entry(classroom.session["id"], 101) is None
+    entries = await valkey.client.hvals(pool.keys(classroom.session["id"])[1])
+    assert sorted(int(e.decode().split("|")[1]) for e in entries if e.decode().startswith("101|")) == [1, 2]
+
+
 async def test_replaying_a_used_qr_is_409_and_costs_nothing(classroom, pg):
     student = classroom.scanners[0]
     seen = await sighting(student, classroom.screen)
@@ -126,7 +159,7 @@ async def test_a_qr_never_projected_is_refused(make_client, config, token, ready
     # No projector runs: read the student's live code straight from the pool (as if it leaked).
     pool = QrPool(valkey)
     entry = await pool.live_entry(session["id"], 101)
-    text = (await valkey.client.hget(pool.keys(session["id"])[1], entry)).decode().split("|")[3]
+    text = (await valkey.client.hget(pool.keys(session["id"])[1], entry)).decode().split("|")[3].split(",")[0]
     payload = one.open(text)
     assert payload is not None
     assert await _refused(one.submit(text, one.proof_for(payload))) == (422, "QR_NOT_PROJECTED")

@@ -148,11 +148,12 @@ async def test_concurrent_consumes_go_in_one_pipeline_and_each_is_atomic(valkey,
     qrs = {owner: round_qr(key, 1, owner, 1, now) for owner in (10, 11)}
     for qr in qrs.values():
         await pool.issue(1, qr, mode="ensure", keep_until=int(now) + 600, stale_after_ms=60_000)
-    await pool.tick(1, tick_ms=1, per_frame=10, stale_after_ms=60_000, min_pool=0, keep_until=int(now) + 600)
+    await pool.tick(1, tick_ms=1, per_frame=10, stale_after_ms=60_000, min_pool=0, keep_until=int(now) + 600,
+                    showing_offset_ms=0)
 
     def consume(owner: int):
         qr = qrs[owner]
-        return pool.consume(1, entry_id=qr.entry_id, text=qr.text, owner=owner, expected_round=1, proof_round=1,
+        return pool.consume(1, entry_id=qr.entry_id, text=qr.texts[0], owner=owner, expected_round=1, proof_round=1,
                             totp_ok=True, attempts_left=True, window_ms=60_000, keep_until=int(now) + 600,
                             next_qr=None)
 

@@ -21,7 +21,9 @@ async def test_auth_then_ping(client, token):
     async with client.ws_connect("/ws") as ws:
         await ws.send_json({"type": "auth", "token": token("alumno", user_id=9)})
         ok = await ws.receive_json(timeout=2)
-        assert ok == {"type": "auth_ok", "user": {"id": 9, "username": "user-9", "role": "alumno"}}
+        assert ok == {"type": "auth_ok", "user": {"id": 9, "username": "user-9", "role": "alumno"},
+                      "expires_in": ok["expires_in"]}
+        assert 300 <= ok["expires_in"] <= 330, "the token's 300 s plus the 30 s leeway"
         await ws.send_json({"type": "ping", "id": 1})
         reply = await ws.receive_json(timeout=2)
         assert reply["type"] == "result" and reply["id"] == 1

@@ -11,13 +11,13 @@ from asistencia.appkeys import PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.openapi import documented
 from asistencia.store import devices, session_keys
-from asistencia.validation import load_query
+from asistencia.validation import Text, load_query
 from asistencia.valkey import VALKEY
 
 
 class AccessStateQuery(Schema):
     # The phone asking; without it the answer cannot tell this phone from the enrolled one.
-    fingerprint = fields.String(load_default=None, validate=validate.Length(min=1, max=256))
+    fingerprint = Text(strip=False, load_default=None, validate=validate.Length(min=1, max=256))
 
 
 @requires_role(*STUDENT)

@@ -11,14 +11,14 @@ from asistencia.appkeys import CONFIG
 from asistencia.demo import DEMO_USERS
 from asistencia.openapi import documented
 from asistencia.tokens import ROLES, mint_token
-from asistencia.validation import read_json
+from asistencia.validation import USER_ID_RANGE, Text, read_json
 
 
 class DevTokenRequest(Schema):
-    role = fields.String(load_default="alumno", validate=validate.OneOf(ROLES))
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=0))
-    username = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    full_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    role = Text(strip=False, load_default="alumno", validate=validate.OneOf(ROLES))
+    user_id = fields.Integer(load_default=None, validate=USER_ID_RANGE)
+    username = Text(strip=False, load_default=None, validate=validate.Length(min=1, max=200))
+    full_name = Text(strip=False, load_default=None, validate=validate.Length(max=200))
     ttl_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
 
 

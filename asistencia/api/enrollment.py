@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia import passkeys
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance import limits
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.crypto import b64url_encode
 from asistencia.db import transaction
@@ -20,11 +21,11 @@ from asistencia.errors import Conflict, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys, users
 from asistencia.store.devices import Device
-from asistencia.validation import load, read_json
+from asistencia.validation import ID_RANGE, Text, load, read_json
 from asistencia.valkey import VALKEY
 
 # The client's own identifier for the phone (kept in its storage), as the devices table allows.
-Fingerprint = fields.String(required=True, validate=validate.Length(min=1, max=256))
+Fingerprint = Text(strip=False, required=True, validate=validate.Length(min=1, max=256))
 
 
 class EnrollmentOptionsRequest(Schema):
@@ -39,7 +40,7 @@ class EnrollmentVerifyRequest(Schema):
 
 
 class DevicePath(Schema):
-    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, strict=False, validate=ID_RANGE)
 
 
 def _iso(moment) -> str | None:
@@ -68,6 +69,7 @@ def device_json(device: Device) -> dict[str, Any]:
 async def options(request: web.Request) -> web.Response:
     """Passkey creation options for this phone; the challenge is single-use for 5 minutes."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentOptionsRequest())
     enrolled = [d for d in await devices.of_user(request.app[PG_POOL], user.id) if d.status == "enrolled"]
     challenge = await challenges.issue(request.app[VALKEY], challenges.ENROLLMENT, user.id,
@@ -81,6 +83,7 @@ async def options(request: web.Request) -> web.Response:
 async def verify(request: web.Request) -> web.Response:
     """Verify the new passkey and enroll the phone; the student's other devices are revoked."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     body = await read_json(request, EnrollmentVerifyRequest())
     credential = passkeys.parse_registration(body["credential"])
     vk = request.app[VALKEY]

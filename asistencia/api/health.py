@@ -10,12 +10,13 @@ from aiohttp import web
 
 from asistencia import __version__
 from asistencia.appkeys import CONFIG, PG_POOL, STARTED_AT
+from asistencia.db import cursor
 from asistencia.openapi import documented
 from asistencia.valkey import VALKEY
 
 
 async def _postgres(app: web.Application) -> None:
-    async with app[PG_POOL].acquire() as conn, conn.cursor() as cur:
+    async with cursor(app[PG_POOL]) as cur:
         await cur.execute("SELECT 1")
         await cur.fetchone()
 

@@ -13,12 +13,13 @@ from marshmallow import Schema, fields
 
 from asistencia import crypto, passkeys
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.attendance import limits
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.errors import ApiError, BadRequest, NotFound, Refused
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys
-from asistencia.validation import read_json
+from asistencia.validation import Text, read_json
 from asistencia.valkey import VALKEY
 
 
@@ -29,7 +30,7 @@ class LoginOptionsRequest(Schema):
 class LoginVerifyRequest(Schema):
     # Standard WebAuthn JSON, checked by py_webauthn (see enrollment).
     credential = fields.Dict(required=True)
-    client_public_key = fields.String(required=True)
+    client_public_key = Text(strip=False, required=True)
 
 
 def _not_enrolled() -> Refused:
@@ -55,6 +56,7 @@ def _client_key(text: str) -> bytes:
 async def options(request: web.Request) -> web.Response:
     """Passkey request options for the enrolled phone; `challenge` is the server challenge."""
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     await read_json(request, LoginOptionsRequest())
     device = await devices.current(request.app[PG_POOL], user.id)
     if device is None or device.status != "enrolled":
@@ -72,6 +74,7 @@ async def verify(request: web.Request) -> web.Response:
     Replies with the server's ephemeral public key; the key itself never travels.
     """
     user = current_user(request)
+    await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     app = request.app
     config, pool, vk = app[CONFIG], app[PG_POOL], app[VALKEY]
     body = await read_json(request, LoginVerifyRequest())

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, wire
-from asistencia.attendance.schemas import Rut, Text
+from asistencia.attendance.schemas import Rut
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.domain import attendance_list, counters, course_summary, legacy_export
@@ -26,10 +26,8 @@ from asistencia.errors import NotFound, Refused
 from asistencia.events import EVENTS
 from asistencia.openapi import documented
 from asistencia.store import class_sessions, overrides, registrations, reports, rosters, users
-from asistencia.validation import load, load_query, read_json
+from asistencia.validation import BIGINT_MAX, Text, load, load_query, read_json
 
-# Where the classes happen: dates and local times in reports are this zone's.
-BIGINT_MAX = 2**63 - 1
 
 
 def _isoformat(value: Any) -> str:
@@ -69,22 +67,22 @@ class StudentPath(SessionPath):
 
 
 class CoursePath(Schema):
-    course_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    course_code = Text(strip=False, required=True, validate=validate.Length(min=1, max=50))
 
 
 class AttendanceQuery(Schema):
-    status = CommaSeparated(fields.String(validate=validate.OneOf(attendance_list.LIST_STATUSES)),
+    status = CommaSeparated(Text(strip=False, validate=validate.OneOf(attendance_list.LIST_STATUSES)),
                             load_default=list)
-    q = fields.String(load_default="", validate=validate.Length(max=200))
-    sort = fields.String(load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
+    q = Text(strip=False, load_default="", validate=validate.Length(max=200))
+    sort = Text(strip=False, load_default="full_name", validate=validate.OneOf(attendance_list.SORT_CHOICES))
 
 
 class LegacyQuery(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    format = Text(strip=False, load_default="json", validate=validate.OneOf(("json", "csv")))
 
 
 class SummaryQuery(Schema):
-    semester = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
+    semester = Text(strip=False, load_default=None, validate=validate.Length(min=1, max=20))
 
 
 def _not_blank(text: str) -> None:
@@ -93,8 +91,8 @@ def _not_blank(text: str) -> None:
 
 
 class OverrideBody(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
-    note = fields.String(required=True, validate=[validate.Length(max=1000), _not_blank])
+    status = Text(strip=False, required=True, validate=validate.OneOf(attendance_list.OVERRIDE_STATUSES))
+    note = Text(strip=False, required=True, validate=[validate.Length(max=1000), _not_blank])
 
 
 class ManualMarkBody(OverrideBody):

@@ -14,21 +14,18 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from asistencia.appkeys import PG_POOL
+from asistencia.api.reports import CoursePath
 from asistencia.attendance import wire
-from asistencia.attendance.schemas import Rut, Text
+from asistencia.attendance.schemas import Rut
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.domain.rut import student_id
 from asistencia.errors import NotFound
 from asistencia.openapi import documented
 from asistencia.store import reports, rosters, users
-from asistencia.validation import load, read_json
+from asistencia.validation import Text, load, read_json
 
 MAX_STUDENTS = 2000
-
-
-class CoursePath(Schema):
-    course_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
 
 
 class RosterStudent(Schema):

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
-from asistencia.attendance.sessions import keep_until
+from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import cursor, transaction
 from asistencia.domain import counters, rounds
 from asistencia.domain.networks import address_or_none, is_allowed
@@ -34,6 +34,7 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
     device login, or a process that died before putting it in the pool).
     """
     config = app[CONFIG]
+    await limits.spend(app, limits.joins(app), user.id)
     if user.id > MAX_ID:
         raise refusal("STUDENT_ID_UNSUPPORTED")
     with dependencies_required():
@@ -65,7 +66,8 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             await announce.joined(app[EVENTS], session_id, wire.student_json(student),
                                   wire.counters_json(new_counters))
         if student["state"] == rounds.SCANNING:
-            qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time())
+            qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time(),
+                          texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="ensure", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))
     return wire.progress_json(session, student, attempts=config.scan_attempts, status=student["status"])
@@ -74,9 +76,8 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
 async def status(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
     async with cursor(app[PG_POOL]) as cur:
         session = await class_sessions.get(cur, session_id)
-        if session is None:
-            raise refusal("SESSION_NOT_FOUND")
-        student = await registrations.student(cur, session_id, user.id)
+        student = None if session is None else await registrations.student(cur, session_id, user.id)
     if student is None:
+        # The same answer for a session that does not exist: ids are sequential, students need not learn them.
         raise refusal("NOT_JOINED")
     return wire.progress_json(session, student, attempts=app[CONFIG].scan_attempts, status=student["status"])

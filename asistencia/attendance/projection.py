@@ -11,9 +11,9 @@ from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import wire
-from asistencia.attendance.sessions import fraud_json, keep_until
+from asistencia.attendance.sessions import code_texts, fraud_json, keep_until
 from asistencia.db import cursor
-from asistencia.domain.projection import projectable_ms
+from asistencia.domain.projection import projectable_ms, showing_offset_ms
 from asistencia.domain.qr_payload import decoy, round_qr
 from asistencia.store import class_sessions, registrations, scan_failures, session_keys
 from asistencia.store.qr_pool import QR_POOL, Frame, StaleQr
@@ -29,29 +29,32 @@ async def next_frame(app: web.Application, session: Row) -> Frame:
     config = app[CONFIG]
     return await app[QR_POOL].tick(session["id"], tick_ms=config.qr_tick_ms, per_frame=config.qr_per_frame,
                                    stale_after_ms=projectable_ms(config.qr_window_seconds),
-                                   min_pool=config.qr_min_pool, keep_until=keep_until(session))
+                                   min_pool=config.qr_min_pool, keep_until=keep_until(session),
+                                   showing_offset_ms=showing_offset_ms(session["id"], config.qr_tick_ms))
 
 
 async def add_decoys(app: web.Application, session: Row, count: int) -> None:
     """Top the pool up after a tick found it short (aged decoys, students done)."""
-    await app[QR_POOL].pad(session["id"], [decoy() for _ in range(count)], keep_until=keep_until(session))
+    texts = code_texts(app[CONFIG])
+    await app[QR_POOL].pad(session["id"], [decoy(texts) for _ in range(count)], keep_until=keep_until(session))
 
 
 async def reissue(app: web.Application, session: Row, stale: Sequence[StaleQr]) -> None:
-    """Replace students' codes that were projected their whole window without an answer.
+    """Replace students' codes that were projected their whole window (or every text they
+    had) without an answer.
 
     A new nonce, so a photo of the old code is worth nothing. Without a
     session key (the phone logged out) the code is withdrawn; joining again
     after the next device login brings a new one.
     """
-    pool = app[QR_POOL]
-    stale_after_ms = projectable_ms(app[CONFIG].qr_window_seconds)
+    pool, config = app[QR_POOL], app[CONFIG]
+    stale_after_ms = projectable_ms(config.qr_window_seconds)
     keys = await session_keys.load_many(app[VALKEY], [item.owner for item in stale])
     for item, key in zip(stale, keys, strict=True):
         if key is None:
             await pool.retire(session["id"], item.owner, only=item.entry_id)
             continue
-        qr = round_qr(key.key, session["id"], item.owner, item.round, time.time())
+        qr = round_qr(key.key, session["id"], item.owner, item.round, time.time(), texts=code_texts(config))
         await pool.issue(session["id"], qr, mode="replace", replacing=item.entry_id, keep_until=keep_until(session),
                          stale_after_ms=stale_after_ms)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator
 
-import psycopg2
 from redis.exceptions import RedisError
 
-from asistencia.errors import ApiError, DependencyDown
+from asistencia.errors import DEPENDENCY_FAILURES, ApiError, dependency_down
 
 _REFUSALS: dict[str, tuple[int, str]] = {
     # class sessions and joining
@@ -43,11 +41,10 @@ def refusal(code: str, message: str | None = None) -> ApiError:
     return ApiError(message or default, code=code, status=status)
 
 
-
 @contextlib.contextmanager
 def dependencies_required() -> Iterator[None]:
     """PostgreSQL or Valkey unreachable mid-request: 503, so the client knows to retry."""
     try:
         yield
-    except (RedisError, psycopg2.OperationalError, psycopg2.InterfaceError, asyncio.TimeoutError) as exc:
-        raise DependencyDown(f"A dependency is unavailable ({type(exc).__name__}); try again") from None
+    except (RedisError, *DEPENDENCY_FAILURES) as exc:
+        raise dependency_down(exc) from None

@@ -26,10 +26,10 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.scan_batches import SCAN_BATCHES
-from asistencia.attendance.sessions import keep_until
+from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.crypto import totp_key, totp_matches
 from asistencia.db import transaction
 from asistencia.domain import counters, outcome, rounds
@@ -49,6 +49,7 @@ Row = dict[str, Any]
 
 async def scan(app: web.Application, user: User, remote: str | None, *, session_id: int, qr: str,
                proof: bytes) -> dict[str, Any]:
+    await limits.spend(app, limits.scans(app), user.id)
     with dependencies_required():
         batches = app[SCAN_BATCHES]
         key, context = await asyncio.gather(batches.session_keys.submit(user.id),
@@ -79,7 +80,8 @@ async def _consume_and_record(app: web.Application, user: User, context: Row, se
     progress = registrations.progress_of(context)
     now = time.time()
     next_qr = (None if progress.current_round >= context["rounds"]
-               else round_qr(session_key, session_id, user.id, progress.current_round + 1, now))
+               else round_qr(session_key, session_id, user.id, progress.current_round + 1, now,
+                             texts=code_texts(config)))
     consumed = await app[QR_POOL].consume(
         session_id, entry_id=submission.payload.entry_id, text=qr, owner=user.id,
         expected_round=progress.current_round, proof_round=submission.proof.round,
@@ -123,7 +125,7 @@ async def _record_pass(app: web.Application, user: User, context: Row, round_: i
     # Where a student scanning `round_` goes; the pass writes it only if that is still where they are.
     after = rounds.passed(rounds.Progress(rounds.SCANNING, round_, 0), context["rounds"])
     passed = registrations.Pass(context["id"], round_, after, response_ms=consumed.response_ms,
-                                projected_ms=consumed.last_shown_ms, scanned_ms=consumed.receipt_ms)
+                                projected_ms=consumed.shown_ms, scanned_ms=consumed.receipt_ms)
     if after.state != rounds.COMPLETED:
         _written_or_refused(await app[SCAN_BATCHES].passes.submit(passed))
         reply = {"result": "partial", "round": round_, "next_round": after.current_round,
@@ -174,6 +176,8 @@ async def _record_refusal(app: web.Application, user: User, remote: str | None, 
     config = app[CONFIG]
     session_id = context["session_id"]
     counted = rounds.counts_against_attempts(code)
+    if not counted and not await limits.record_refusal(app, session_id, user.id):
+        return  # past the per-student cap: counted in /metrics only, so a flood fills no table or dashboard
     async with transaction(app[PG_POOL]) as cur:
         registration = await registrations.lock(cur, session_id, user.id)
         if not registration["session_open"]:

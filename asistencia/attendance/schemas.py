@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import marshmallow
 from marshmallow import fields, validate
 
@@ -10,21 +13,13 @@ from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
 from asistencia.domain.rut import normalize as normalize_rut
+from asistencia.validation import ID_RANGE, USER_ID_RANGE, Text
 
-ID_RANGE = validate.Range(min=1, max=2**63 - 1)
-USER_ID_RANGE = validate.Range(min=0, max=2**63 - 1)
 MAX_NETWORKS = 50
 MAX_PROOF_BYTES = 1024
 
 
-class Text(fields.String):
-    """A string with surrounding whitespace removed."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
-class Network(fields.String):
+class Network(Text):
     """A CIDR (or bare address), normalised to its network form ("10.1.0.0/16")."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -35,7 +30,7 @@ class Network(fields.String):
             raise marshmallow.ValidationError("Not an IP network in CIDR notation.") from None
 
 
-class JoinCode(fields.String):
+class JoinCode(Text):
     """What the student typed: spaces and dashes dropped, upper-cased, then six letters."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -45,7 +40,7 @@ class JoinCode(fields.String):
         return code
 
 
-class Rut(fields.String):
+class Rut(Text):
     """A Chilean RUT with a right check digit, in the bridge's form ("12345678-5"); dots and dash optional."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -56,7 +51,7 @@ class Rut(fields.String):
         return rut
 
 
-class Base64UrlBytes(fields.String):
+class Base64UrlBytes(Text):
     def _deserialize(self, value, attr, data, **kwargs):
         try:
             raw = b64url_decode(super()._deserialize(value, attr, data, **kwargs))
@@ -87,11 +82,12 @@ class CancelSessionSchema(marshmallow.Schema):
 
 
 class ListSessionsQuery(marshmallow.Schema):
-    status = fields.String(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
+    status = Text(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     course_code = Text(load_default=None, validate=validate.Length(1, 50))
     professor = Text(load_default=None, validate=validate.Length(1, 200))
-    date = fields.Date(load_default=None)
+    # A day classes can have happened on (the day after must still be a date).
+    date = fields.Date(load_default=None, validate=validate.Range(dt.date(2000, 1, 1), dt.date(9999, 12, 30)))
 
 
 class SessionPath(marshmallow.Schema):
@@ -112,8 +108,9 @@ class JoinSchema(marshmallow.Schema):
 
 class ScanSchema(marshmallow.Schema):
     session = fields.Integer(required=True, strict=True, validate=ID_RANGE)
-    qr = fields.String(required=True, validate=[
+    qr = Text(required=True, strip=False, validate=[
         validate.Length(equal=TEXT_LENGTH),
-        validate.ContainsOnly(BASE45_ALPHABET, error="Not a QR text (base45)."),
+        # A pattern, not ContainsOnly: the OpenAPI description shows it as one (ContainsOnly became an enum).
+        validate.Regexp(f"^[{re.escape(BASE45_ALPHABET)}]*$", error="Not a QR text (base45)."),
     ])
     proof = Base64UrlBytes(required=True)

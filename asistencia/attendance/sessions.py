@@ -12,12 +12,13 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, PG_POOL
+from asistencia.config import Config
 from asistencia.attendance import announce, wire
 from asistencia.attendance.refusals import refusal
 from asistencia.db import cursor, transaction
 from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.join_code import new_join_code
-from asistencia.domain.projection import projectable_ms
+from asistencia.domain.projection import projectable_ms, texts_per_code
 from asistencia.domain.qr_payload import decoy, round_qr
 from asistencia.events import EVENTS
 from asistencia.store import class_sessions, registrations, scan_failures, session_keys, users
@@ -37,6 +38,12 @@ RETAIN_AFTER_END_SECONDS = 3600
 def keep_until(session: Row) -> int:
     """When a session's pool keys expire (unix seconds)."""
     return int(session["ends_at"].timestamp()) + RETAIN_AFTER_END_SECONDS
+
+
+def code_texts(config: Config) -> int:
+    """How many texts each new code (and decoy) carries under the configured projection."""
+    return texts_per_code(window_seconds=config.qr_window_seconds, tick_ms=config.qr_tick_ms,
+                          per_frame=config.qr_per_frame, min_pool=config.qr_min_pool)
 
 
 def visible(session: Row | None, user: User) -> Row:
@@ -76,7 +83,7 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tu
         raise refusal("JOIN_CODE_EXHAUSTED")
     config = app[CONFIG]
     try:
-        await app[QR_POOL].pad(session["id"], [decoy() for _ in range(config.qr_min_pool)],
+        await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
                                keep_until=keep_until(session))
     except RedisError:
         # Projector ticks top the decoys up too; the session exists either way.
@@ -189,7 +196,7 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
     try:
         key = await session_keys.load(app[VALKEY], user_id)
         if key is not None:
-            qr = round_qr(key.key, session_id, user_id, after.current_round, time.time())
+            qr = round_qr(key.key, session_id, user_id, after.current_round, time.time(), texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="fresh", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))
     except RedisError:

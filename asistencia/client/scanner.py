@@ -29,6 +29,10 @@ from asistencia.domain.proof import Proof, seal_proof
 from asistencia.domain.qr_payload import QrPayload, open_qr
 
 # Refusals after which scanning this session cannot go on without someone acting.
+# Every showing projects a new text; the texts opened lately are kept (a frame
+# stays on screen long enough to be decoded more than once).
+REMEMBERED_TEXTS = 512
+
 FINAL_REFUSALS = frozenset({"NO_ATTEMPTS_LEFT", "SESSION_CLOSED", "NOT_READY", "NOT_JOINED", "ALREADY_COMPLETED",
                             "NETWORK_NOT_ALLOWED", "PROOF_INVALID", "SESSION_NOT_FOUND"})
 
@@ -96,6 +100,8 @@ class Scanner:
     def open(self, text: str) -> QrPayload | None:
         """The payload if `text` is a code sealed for this phone, else None (remembered per text)."""
         if text not in self._opened:
+            if len(self._opened) >= REMEMBERED_TEXTS:
+                self._opened.clear()
             try:
                 self._opened[text] = open_qr(self.session_key, text)
             except (DecryptError, ValueError):

@@ -1,23 +1,29 @@
-"""How sure we are that a human with the enrolled phone saw each projected code.
+"""How sure we are that the enrolled phone saw each code in the room (SPEC §3.6).
 
-Input: the response time of each passed round (server receipt minus the
-latest projection of that round's QR). Output: 0–100.
+Input: the response time of each passed round — the server's receipt minus
+the start of the showing whose text the phone answered, both on Valkey's
+clock (every showing projects a text of its own, so the showing is known
+exactly). Output: 0–100; PRESENT needs 70 (`outcome.PRESENT_MIN_CERTAINTY`).
 
-1. Each round scores its *plausibility*: 0 below 150 ms (faster than a phone
-   can see a flashing code, decode it and get an answer across the network:
-   a bot reading the projector feed), rising linearly to 1 at 400 ms, 1 up to
-   8 s (a person aiming a phone at the screen, campus Wi-Fi included), then
-   falling linearly to 0 at 20 s (a photo relayed from the room to someone
-   elsewhere takes that long).
-2. The rounds' mean plausibility is scaled by *consistency*: one phone in one
-   room answers each round in similar time. With two or more rounds, a
-   coefficient of variation (population sd / mean) up to 0.6 keeps the full
-   score; above it the score shrinks linearly to 40 % at 1.4 and beyond
-   (some rounds relayed, some not).
+The rule (figures that chose it: docs/certainty.md):
 
-score = round(100 × mean(plausibility) × consistency). PRESENT needs ≥ 70
-(see `outcome`), so one implausible round out of three already makes a
-student DOUBTFUL.
+1. One figure per student, robust to a stalled round: the *lower median* of
+   the rounds' response times (the middle one of three; of two, the faster).
+   One round held up by the network, however long, does not move it; a
+   sighting relayed to someone elsewhere is late in every round, so it does.
+2. That figure scores 100 from `TOO_FAST_MS` up to `PLAUSIBLE_UNTIL_MS`: an
+   honest phone answers the showing it decoded within 1.5 s (a phone already
+   aimed at the screen in 0.1–0.4 s, one being aimed in up to about 1.5 s,
+   a showing's time on screen and the campus network included).
+3. Past that the score falls linearly, crossing the PRESENT line (70) at
+   `PRESENT_UNTIL_MS` and reaching 0 at `ZERO_AT_MS`: a photo passed over a
+   chat to someone elsewhere adds two seconds or more to every round.
+4. Below `TOO_FAST_MS` the score is 0, and only because it is physically
+   impossible for a camera: the projector paints the frame (one display
+   refresh, ~16 ms), the camera exposes and reads it out (~33 ms at 30
+   frames/s), the phone decodes it and sends the answer across the network.
+   Faster means the text did not come through a camera (a bot reading the
+   projector's feed).
 """
 
 from __future__ import annotations
@@ -25,39 +31,31 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-TOO_FAST_MS = 150
-PLAUSIBLE_FROM_MS = 400
-PLAUSIBLE_UNTIL_MS = 8_000
-TOO_SLOW_MS = 20_000
-CONSISTENT_CV = 0.6
-INCONSISTENT_CV = 1.4
-INCONSISTENT_FACTOR = 0.4
+TOO_FAST_MS = 50
+PLAUSIBLE_UNTIL_MS = 1_500
+PRESENT_UNTIL_MS = 1_900
+# The score at PRESENT_UNTIL_MS: outcome.PRESENT_MIN_CERTAINTY (a test holds them equal).
+PRESENT_SCORE = 70
+FULL_SCORE = 100
+ZERO_AT_MS = PLAUSIBLE_UNTIL_MS + (PRESENT_UNTIL_MS - PLAUSIBLE_UNTIL_MS) * FULL_SCORE / (FULL_SCORE - PRESENT_SCORE)
 
 
-def _ramp(value: float, zero_at: float, one_at: float) -> float:
-    """0 at `zero_at`, 1 at `one_at`, linear between, clamped outside."""
-    fraction = (value - zero_at) / (one_at - zero_at)
-    return min(1.0, max(0.0, fraction))
+def typical_response_ms(response_ms: Sequence[float]) -> float:
+    """The lower median: one stalled round (of two or more) never moves it up."""
+    return statistics.median_low(response_ms)
 
 
-def plausibility(response_ms: float) -> float:
-    if response_ms <= PLAUSIBLE_UNTIL_MS:
-        return _ramp(response_ms, TOO_FAST_MS, PLAUSIBLE_FROM_MS)
-    return _ramp(response_ms, TOO_SLOW_MS, PLAUSIBLE_UNTIL_MS)
-
-
-def consistency(response_ms: Sequence[float]) -> float:
-    if len(response_ms) < 2:
-        return 1.0
-    mean = statistics.fmean(response_ms)
-    if mean <= 0:
-        return INCONSISTENT_FACTOR
-    cv = statistics.pstdev(response_ms) / mean
-    return 1.0 - (1.0 - INCONSISTENT_FACTOR) * _ramp(cv, CONSISTENT_CV, INCONSISTENT_CV)
+def score(typical_ms: float) -> int:
+    """0–100 for a student whose typical response time is `typical_ms`."""
+    if typical_ms < TOO_FAST_MS:
+        return 0
+    if typical_ms <= PLAUSIBLE_UNTIL_MS:
+        return FULL_SCORE
+    fraction = (typical_ms - PLAUSIBLE_UNTIL_MS) / (ZERO_AT_MS - PLAUSIBLE_UNTIL_MS)
+    return max(0, round(FULL_SCORE * (1 - fraction)))
 
 
 def certainty(response_ms: Sequence[float]) -> int:
     if not response_ms:
         return 0
-    mean_plausibility = statistics.fmean(plausibility(rt) for rt in response_ms)
-    return round(100 * mean_plausibility * consistency(response_ms))
+    return score(typical_response_ms(response_ms))

@@ -18,6 +18,25 @@ def window_ms(window_seconds: float) -> int:
     return int(window_seconds * 1000)
 
 
+# However often a code could be shown, it carries at most this many texts (a
+# code that runs out is re-issued, like one past its projectable time): the
+# pool's memory is bounded by the class size times this.
+MAX_TEXTS_PER_CODE = 16
+
+
+def texts_per_code(*, window_seconds: float, tick_ms: int, per_frame: int, min_pool: int) -> int:
+    """How many texts a code needs so that each of its showings projects a new one.
+
+    A code is shown at most once per frame, and with a pool of P codes and F
+    per frame about once every P/F frames; the pool never has fewer codes than
+    `min_pool` (decoys pad it), so that bounds how often a code comes round
+    within its projectable time.
+    """
+    frames_between_showings = max(1.0, max(1, min_pool) / per_frame)
+    showings = int(projectable_ms(window_seconds) / (tick_ms * frames_between_showings)) + 1
+    return max(1, min(MAX_TEXTS_PER_CODE, showings))
+
+
 def next_deadline(previous: float, now: float, period: float) -> float:
     """The next tick on the fixed grid `previous + k·period` that is still ahead of `now`.
 
@@ -46,6 +65,11 @@ def slot_point(session_id: int) -> float:
     """
     low, high = SLOT_POINTS
     return low + (high - low) * ((session_id * _GOLDEN) % 1)
+
+
+def showing_offset_ms(session_id: int, tick_ms: int) -> int:
+    """Where in its tick slot a session's frame goes on screen (ms): the start of its showing."""
+    return round(slot_point(session_id) * tick_ms)
 
 
 def to_slot_point(server_now_ms: int, tick_ms: int, point: float) -> float:

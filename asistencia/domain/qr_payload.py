@@ -5,6 +5,10 @@ plaintext (22 bytes, big-endian):
 sealed = AES-256-GCM(session_key): iv (12) || ciphertext (22) || tag (16)  -> 50 bytes
 text   = base45(sealed)                                                     -> 75 characters
 
+One payload (one nonce) is sealed several times, each with a fresh IV: every
+showing of a code projects a text of its own, so the server knows which
+showing a scan answers (docs/protocol.md §2.4).
+
 Base45 uses only the QR alphanumeric alphabet, so the code fits QR version 4
 at error correction M. A decoy is 50 random bytes in base45: same length,
 same alphabet, and without the key as random-looking as a real code.
@@ -84,13 +88,13 @@ def open_qr(session_key: bytes, text: str) -> QrPayload:
 
 @dataclasses.dataclass(frozen=True)
 class RoundQr:
-    """A student's QR for one round, as the pool holds it."""
+    """A student's QR for one round, as the pool holds it: one payload, a text per showing."""
 
     entry_id: str
     owner: int
     round: int
     key_id: str
-    text: str
+    texts: tuple[str, ...]
 
 
 def key_id(session_key: bytes) -> str:
@@ -98,11 +102,15 @@ def key_id(session_key: bytes) -> str:
     return hashlib.sha256(session_key).hexdigest()[:16]
 
 
-def round_qr(session_key: bytes, session_id: int, student_id: int, round_: int, now: float) -> RoundQr:
+def round_qr(session_key: bytes, session_id: int, student_id: int, round_: int, now: float, *,
+             texts: int = 1) -> RoundQr:
+    """The round's code with `texts` texts: the same payload, each sealed with a fresh IV."""
     payload = new_payload(session_id, student_id, round_, now)
-    return RoundQr(payload.entry_id, student_id, round_, key_id(session_key), seal_qr(session_key, payload))
+    return RoundQr(payload.entry_id, student_id, round_, key_id(session_key),
+                   tuple(seal_qr(session_key, payload) for _ in range(texts)))
 
 
-def decoy() -> tuple[str, str]:
-    """(entry id, text): named like a real entry (8 random bytes in hex), 50 random bytes in base45."""
-    return os.urandom(NONCE_BYTES).hex(), base45_encode(os.urandom(SEALED_BYTES))
+def decoy(texts: int = 1) -> tuple[str, tuple[str, ...]]:
+    """(entry id, texts): named like a real entry (8 random bytes in hex); each text 50 random
+    bytes in base45, so a decoy changes from showing to showing as a real code does."""
+    return os.urandom(NONCE_BYTES).hex(), tuple(base45_encode(os.urandom(SEALED_BYTES)) for _ in range(texts))

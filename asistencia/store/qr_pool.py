@@ -4,7 +4,10 @@ Every operation is one Lua script, so it is atomic across processes and
 costs O(log n) in the pool size at most: a projector tick picks the next
 entries of a sorted set; a scan checks and consumes one entry. Entry ids are
 the hex of the QR's nonce (decoys: random, same shape); they and the owners
-never leave the server — projectors only get texts.
+never leave the server — projectors only get texts. An entry holds a text
+per showing (its payload sealed afresh for each), and the pool records when
+each showing started, so a scan's response time is measured from the
+showing it answered.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from asistencia.batching import Batcher
 from asistencia.domain.qr_payload import RoundQr
 from asistencia.valkey import VALKEY, Valkey
 
-_KEY_NAMES = ("pool", "entry", "first", "last", "used", "live", "decoys", "seq", "frame")
+_KEY_NAMES = ("pool", "entry", "shows", "used", "live", "decoys", "seq", "frame")
 
 
 def _script_source(name: str) -> str:
@@ -44,17 +47,19 @@ class Frame:
     texts: list[str]
     stale: list[StaleQr]
     decoys_needed: int
+    shown_ms: int  # when the frame goes on screen: the start of its texts' showing
 
 
 @dataclasses.dataclass(frozen=True)
 class Consumed:
     first_shown_ms: int
-    last_shown_ms: int
+    shown_ms: int  # the start of the showing whose text was answered
     receipt_ms: int
 
     @property
     def response_ms(self) -> int:
-        return max(0, self.receipt_ms - self.last_shown_ms)
+        """Receipt minus the start of the answered showing, both on Valkey's clock."""
+        return max(0, self.receipt_ms - self.shown_ms)
 
 
 def _flag(value: bool) -> str:
@@ -76,26 +81,29 @@ class QrPool:
     def keys(self, session_id: int) -> list[str]:
         return [self._vk.key("qr", session_id, name) for name in _KEY_NAMES]
 
-    async def pad(self, session_id: int, decoys: Sequence[tuple[str, str]], *, keep_until: int) -> int:
-        """Add decoys (entry id, text); returns the pool size."""
+    async def pad(self, session_id: int, decoys: Sequence[tuple[str, Sequence[str]]], *, keep_until: int) -> int:
+        """Add decoys (entry id, texts); returns the pool size."""
         args: list[str | int] = [keep_until]
-        for entry_id, text in decoys:
-            args += [entry_id, text]
+        for entry_id, texts in decoys:
+            args += [entry_id, ",".join(texts)]
         return await self._pad(keys=self.keys(session_id), args=args)
 
     async def tick(self, session_id: int, *, tick_ms: int, per_frame: int, stale_after_ms: int, min_pool: int,
-                   keep_until: int) -> Frame:
-        """The frame of the current tick slot; the caller re-issues `stale` and adds `decoys_needed`."""
-        now_ms, frame, stale, decoys_needed = await self._tick(
-            keys=self.keys(session_id), args=[tick_ms, per_frame, stale_after_ms, min_pool, keep_until])
+                   keep_until: int, showing_offset_ms: int) -> Frame:
+        """The frame of the current tick slot, on screen `showing_offset_ms` into the slot;
+        the caller re-issues `stale` and adds `decoys_needed`."""
+        now_ms, frame, stale, decoys_needed, shown_ms = await self._tick(
+            keys=self.keys(session_id),
+            args=[tick_ms, per_frame, stale_after_ms, min_pool, keep_until, showing_offset_ms])
         texts = frame.decode().split("|") if frame else []
-        return Frame(int(now_ms), texts, [_stale(item) for item in stale], int(decoys_needed))
+        return Frame(int(now_ms), texts, [_stale(item) for item in stale], int(decoys_needed), int(shown_ms))
 
     async def issue(self, session_id: int, qr: RoundQr, *, mode: str, keep_until: int, stale_after_ms: int = 0,
                     replacing: str = "") -> bool:
         """Make `qr` the student's live QR (see lua/issue.lua for `mode`); False if kept as it was."""
         added, _ = await self._issue(keys=self.keys(session_id), args=[
-            mode, qr.owner, qr.round, qr.key_id, qr.entry_id, qr.text, stale_after_ms, keep_until, replacing])
+            mode, qr.owner, qr.round, qr.key_id, qr.entry_id, ",".join(qr.texts), stale_after_ms, keep_until,
+            replacing])
         return bool(added)
 
     async def consume(self, session_id: int, *, entry_id: str, text: str, owner: int, expected_round: int,
@@ -106,7 +114,7 @@ class QrPool:
         Concurrent consumes go to Valkey together, one pipeline per batch; each is
         still its own script run, atomic on its own.
         """
-        following = ([next_qr.entry_id, next_qr.round, next_qr.key_id, next_qr.text] if next_qr
+        following = ([next_qr.entry_id, next_qr.round, next_qr.key_id, ",".join(next_qr.texts)] if next_qr
                      else ["", "", "", ""])
         reply = await self._consumes.submit((self.keys(session_id), [
             entry_id, text, owner, expected_round, proof_round, _flag(totp_ok), _flag(attempts_left), window_ms,

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import marshmallow
 
+from asistencia.validation import Text
+
 if TYPE_CHECKING:
     from asistencia.ws.connection import Connection
 
@@ -25,16 +27,18 @@ class Command:
     schema: marshmallow.Schema
     roles: tuple[str, ...]
     handler: CommandHandler
+    # Refused once the socket's token has expired (until the page sends a fresh one with `auth`).
+    live_token: bool
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...]):
+def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...], *, live_token: bool = True):
     def register(handler: CommandHandler) -> CommandHandler:
         if type_ in COMMANDS:
             raise RuntimeError(f"WebSocket command {type_!r} registered twice")
-        COMMANDS[type_] = Command(type_, schema, roles, handler)
+        COMMANDS[type_] = Command(type_, schema, roles, handler, live_token)
         return handler
 
     return register
@@ -43,5 +47,5 @@ def command(type_: str, schema: marshmallow.Schema, roles: tuple[str, ...]):
 class CommandSchema(marshmallow.Schema):
     """Every client message carries its `type` and may carry an `id` echoed in the reply."""
 
-    type = marshmallow.fields.String(required=True)
+    type = Text(required=True, strip=False)
     id = marshmallow.fields.Integer(load_default=None, strict=True)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -33,11 +34,12 @@ class CloseSocket(Exception):
 
 
 class Connection:
-    def __init__(self, app: web.Application, ws: web.WebSocketResponse, user: User,
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, user: User, token_expires: float,
                  request_id: str, remote: str | None, queue_size: int = SEND_QUEUE_SIZE) -> None:
         self.app = app
         self.ws = ws
         self.user = user
+        self.token_expires = token_expires  # epoch seconds, leeway included
         self.request_id = request_id
         self.remote = remote
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
@@ -56,6 +58,9 @@ class Connection:
             log.warning("websocket client too slow, cutting it off",
                         extra={"request_id": self.request_id, "user_id": self.user.id})
             self.close_soon(CLOSE_TOO_SLOW, "send queue overflow")
+
+    def token_live(self) -> bool:
+        return time.time() < self.token_expires
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close from any task; the handler's receive loop then ends."""

@@ -6,23 +6,27 @@ Everything a connection started is undone in `finally`, whatever way it ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from asistencia.appkeys import REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
-from asistencia.errors import ApiError
+from asistencia.attendance import limits
+from asistencia.errors import DEPENDENCY_FAILURES, ApiError, DependencyDown, RateLimited, dependency_down
+from asistencia.metrics import METRICS
 from asistencia.tokens import TokenError, User, VerifiedTokens
-from asistencia.validation import load
-from asistencia.ws import (  # noqa: F401  (clock, projection, student register their commands)
+from asistencia.validation import load, parse_json
+from asistencia.ws import (  # noqa: F401  (clock, projection, student, token_renewal register their commands)
     clock,
     const,
     messages,
     projection,
     student,
+    token_renewal,
 )
+from asistencia.ws.caps import SOCKET_CAPS
 from asistencia.ws.commands import COMMANDS
 from asistencia.ws.connection import CloseSocket, Connection
 
@@ -31,8 +35,8 @@ log = logging.getLogger(__name__)
 
 def _parse(text: str) -> dict[str, Any] | None:
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError:
+        message = parse_json(text)
+    except ApiError:
         return None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return None
@@ -43,7 +47,7 @@ async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
     await ws.close(code=code, message=reason.encode()[:120])
 
 
-async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> User | None:
+async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> tuple[User, float] | None:
     """Wait for {"type":"auth","token":…}; close with the SPEC's code on anything else."""
     try:
         msg = await ws.receive(timeout=const.AUTH_TIMEOUT_SECONDS)
@@ -57,7 +61,7 @@ async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> Use
         await _close(ws, const.CLOSE_MALFORMED, "expected {\"type\":\"auth\",\"token\":…}")
         return None
     try:
-        return tokens.verify(message["token"])
+        return tokens.verify_until(message["token"])
     except TokenError as exc:
         await _close(ws, const.CLOSE_UNAUTHORIZED, exc.code)
         return None
@@ -67,16 +71,26 @@ async def dispatch(connection: Connection, message: dict[str, Any]) -> None:
     msg_id = message.get("id") if isinstance(message.get("id"), int) else None
     command = COMMANDS.get(message["type"])
     try:
+        await limits.spend(connection.app, limits.socket_messages(connection.app), connection.user.id)
         if command is None:
             raise ApiError(f"Unknown command {message['type']!r}", code="UNKNOWN_COMMAND")
         if connection.user.role not in command.roles:
             raise CloseSocket(const.CLOSE_FORBIDDEN, "ROLE_FORBIDDEN")
+        if command.live_token and not connection.token_live():
+            raise TokenError("The socket's token has expired: send a fresh one with {\"type\":\"auth\"}",
+                             code="TOKEN_EXPIRED")
         data = load(command.schema, message)
         reply = await command.handler(connection, data)
+    except RateLimited:
+        raise CloseSocket(const.CLOSE_RATE_LIMITED, "RATE_LIMITED") from None
     except ApiError as exc:
         connection.send(messages.error(msg_id, exc))
     except CloseSocket:
         raise
+    except DEPENDENCY_FAILURES as exc:
+        log.warning("dependency down: %s: %s", type(exc).__name__, exc,
+                    extra={"request_id": connection.request_id, "command": message["type"]})
+        connection.send(messages.error(msg_id, dependency_down(exc)))
     except Exception:
         log.exception("websocket command failed",
                       extra={"request_id": connection.request_id, "command": message["type"]})
@@ -100,19 +114,50 @@ async def serve_commands(connection: Connection) -> None:
             return
 
 
+async def _admission_refused(app: web.Application, user: User) -> tuple[int, str] | None:
+    """Why this user may not open one more socket now, as (close code, reason); None if they may."""
+    if app[SOCKET_CAPS].user_full(user.id):
+        app[METRICS].rate_limited.labels("sockets-per-user").inc()
+        return const.CLOSE_RATE_LIMITED, "SOCKETS_PER_USER"
+    try:
+        await limits.spend(app, limits.socket_connects(app), user.id)
+    except RateLimited:
+        return const.CLOSE_RATE_LIMITED, "RATE_LIMITED"
+    except DependencyDown:
+        return const.CLOSE_TRY_AGAIN_LATER, "DEPENDENCY_DOWN"
+    return None
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
+    app = request.app
+    caps = app[SOCKET_CAPS]
+    if caps.address_full(request.remote):
+        app[METRICS].rate_limited.labels("sockets-per-address").inc()
+        raise RateLimited("Too many open sockets from this address", code="SOCKETS_PER_ADDRESS", retry_after=10)
     ws = web.WebSocketResponse(heartbeat=const.HEARTBEAT_SECONDS, max_msg_size=const.MAX_MESSAGE_BYTES)
     await ws.prepare(request)
-    sockets = request.app[WEBSOCKETS]
+    sockets = app[WEBSOCKETS]
     sockets.add(ws)
     connection: Connection | None = None
     try:
-        user = await authenticate(ws, request.app[VERIFIED_TOKENS])
-        if user is None:
-            return ws
-        connection = Connection(request.app, ws, user, request[REQUEST_ID], request.remote)
-        connection.send(messages.auth_ok(user))
-        await serve_commands(connection)
+        with caps.address(request.remote):
+            authenticated = await authenticate(ws, app[VERIFIED_TOKENS])
+            if authenticated is None:
+                return ws
+            user, token_expires = authenticated
+            refused = await _admission_refused(app, user)
+            if refused is not None:
+                await _close(ws, *refused)
+                return ws
+            with caps.user(user.id):
+                connection = Connection(app, ws, user, token_expires, request[REQUEST_ID], request.remote)
+                connection.send(messages.auth_ok(user, token_expires - time.time()))
+                connection.start_task(token_renewal.close_when_expired(connection))
+                await serve_commands(connection)
+    except Exception:
+        # After the upgrade an HTTP error response can no longer be sent: close the socket instead.
+        log.exception("websocket failed", extra={"request_id": request[REQUEST_ID]})
+        await _close(ws, const.CLOSE_INTERNAL_ERROR, "INTERNAL_ERROR")
     finally:
         if connection is not None:
             await connection.aclose()

@@ -7,8 +7,10 @@ from typing import Any
 from asistencia.errors import ApiError
 
 
-def auth_ok(user) -> dict[str, Any]:
-    return {"type": "auth_ok", "user": {"id": user.id, "username": user.username, "role": user.role}}
+def auth_ok(user, expires_in: float) -> dict[str, Any]:
+    """`expires_in`: seconds until the token stops counting for commands that change state."""
+    return {"type": "auth_ok", "user": {"id": user.id, "username": user.username, "role": user.role},
+            "expires_in": max(0, int(expires_in))}
 
 
 def result(msg_id: int | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -16,7 +18,10 @@ def result(msg_id: int | None, data: dict[str, Any] | None = None) -> dict[str, 
 
 
 def error(msg_id: int | None, exc: ApiError) -> dict[str, Any]:
-    return {"type": "error", "id": msg_id, **exc.to_json()}
+    message = {"type": "error", "id": msg_id, **exc.to_json()}
+    if exc.retry_after is not None:
+        message["retry_after"] = exc.retry_after
+    return message
 
 
 def event(name: str, data: dict[str, Any]) -> dict[str, Any]:

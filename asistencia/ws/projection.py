@@ -20,7 +20,7 @@ from asistencia.appkeys import CONFIG
 from asistencia.attendance import announce, projection, wire
 from asistencia.attendance.frame_clock import FRAME_CLOCKS
 from asistencia.attendance.refusals import refusal
-from asistencia.attendance.schemas import ID_RANGE
+from asistencia.validation import ID_RANGE
 from asistencia.auth import STAFF
 from asistencia.domain.projection import next_deadline
 from asistencia.events import EVENTS

@@ -54,10 +54,10 @@ GRAB_CANVAS = """([width, height]) => {
 class ProjectorFeed:
     """Copies the projector's codes into `camera`, `delay` seconds late, while `on`.
 
-    The delay is the person: aiming a phone and holding it still takes a
-    moment, so a real phone answers a code no sooner than about half a
-    second after it appears (the certainty rule scores faster answers as a
-    bot's). Without it this test would be a bot reading the screen.
+    The delay is the person and the phone: a code reaches a real phone's
+    decoder some time after it appears (a phone already aimed at the screen
+    answers in 0.1–0.4 s); without it this test would be a bot reading the
+    screen.
     """
 
     def __init__(self, projector: Page, camera: LiveCamera, *, delay: float, every: float = 0.05) -> None:

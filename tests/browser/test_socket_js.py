@@ -81,15 +81,48 @@ async def test_an_expired_token_is_refreshed_when_the_server_refuses_it(serve, d
     page = await open_page(server, None)
     await page.clock.set_fixed_time(time.time() - 120)  # the phone believes its token is still good
     token_fetches = []
-    page.on("request", lambda request: token_fetches.append(1) if request.url.endswith("/api/dev/token") else None)
+    first: list[dict] = []
+    stuck = asyncio.Event()
+
+    async def bridge(route):
+        # After the first token the bridge keeps answering that same one, so the socket's
+        # renewal cannot replace it and it expires.
+        if stuck.is_set():
+            await route.fulfill(json=first[0])
+            return
+        response = await route.fetch()
+        token_fetches.append(1)
+        if not first:
+            first.append(await response.json())
+            stuck.set()
+        await route.fulfill(response=response)
+
+    await page.route("**/api/dev/token", bridge)
     await page.goto("/asistencia/?as=alumno&ttl=2")
     await start_socket(page)
     await ready_count(page, 1)
     await asyncio.sleep(2.5)
+    stuck.clear()
     await close_all(server.app)
     await ready_count(page, 2)  # 4401 with the stale token, then a fresh token
     assert len(token_fetches) == 2
     assert await page.evaluate("() => window.live.states") == ["connecting", "open", "reconnecting", "open"]
+
+
+async def test_renews_its_token_on_the_open_socket_before_it_expires(serve, dev_config, open_page):
+    server = await serve(dev_config.replace(jwt_leeway_seconds=0, socket_token_grace_seconds=30))
+    page = await open_page(server, None)
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    await page.goto("/asistencia/?as=alumno&ttl=3")
+    await start_socket(page)
+    await ready_count(page, 1)
+    await asyncio.sleep(3.5)  # past the first token's expiry
+    refused = await page.evaluate("""() => window.live.socket.request("join", { code: "ABCDEF" }).catch(
+        (error) => error.code)""")
+    assert refused == "JOIN_CODE_UNKNOWN", "the join ran: the socket holds a live token"
+    assert sum('"type":"auth"' in frame for frame in sent) >= 2, "the first auth, then a renewal"
+    assert await page.evaluate("() => window.live.states") == ["connecting", "open"], "no reconnection"
 
 
 async def test_gives_up_when_a_fresh_token_is_refused_too(server, open_page):

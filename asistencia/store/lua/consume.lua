@@ -2,17 +2,25 @@
 -- two submissions of one QR give exactly one success.
 -- ARGV: entry id, text, owner, expected round, proof round, totp ok (1/0),
 --       attempts left (1/0), window_ms, keep_until,
---       next entry id ("" on the last round), next round, next key id, next text
+--       next entry id ("" on the last round), next round, next key id, next texts ("a,b,…")
 -- Checks run in SPEC §3.5 order; the first that fails is returned as {code}.
--- Success returns {"OK", first projection ms, latest projection ms, receipt ms}.
+-- Success returns {"OK", first projection ms, start of the answered showing ms, receipt ms}:
+-- the text says which showing it was (every showing projects a text of its own).
 local eid, owner = ARGV[1], ARGV[3]
 local entry = read_entry(eid)
-if not entry or entry.text ~= ARGV[2] then return {'QR_UNKNOWN'} end
+local showing
+if entry then
+  for i, text in ipairs(entry.texts) do
+    if text == ARGV[2] then showing = i end
+  end
+end
+if not showing then return {'QR_UNKNOWN'} end
 if entry.owner ~= owner then return {'QR_NOT_YOURS'} end
-local first = redis.call('HGET', FIRST, eid)
-if not first then return {'QR_NOT_PROJECTED'} end
+local starts = showings(eid)
+local shown = starts[showing]
+if not shown then return {'QR_NOT_PROJECTED'} end
 local now = now_ms()
-if now - tonumber(first) > tonumber(ARGV[8]) then return {'QR_EXPIRED'} end
+if now - starts[1] > tonumber(ARGV[8]) then return {'QR_EXPIRED'} end
 if redis.call('HEXISTS', USED, eid) == 1 then return {'QR_ALREADY_USED'} end
 if entry.round ~= ARGV[4] or ARGV[5] ~= entry.round then return {'ROUND_MISMATCH'} end
 if ARGV[6] ~= '1' then return {'TOTP_INVALID'} end
@@ -32,4 +40,4 @@ else
   redis.call('HDEL', LIVE, owner)
 end
 keep_until(ARGV[9])
-return {'OK', tonumber(first), tonumber(redis.call('HGET', LAST, eid)), now}
+return {'OK', starts[1], shown, now}

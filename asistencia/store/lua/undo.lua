@@ -6,13 +6,13 @@ redis.call('HDEL', USED, eid)
 if next_eid ~= '' then
   redis.call('ZREM', POOL, next_eid)
   redis.call('HDEL', ENTRY, next_eid)
-  redis.call('HDEL', FIRST, next_eid)
-  redis.call('HDEL', LAST, next_eid)
+  redis.call('HDEL', SHOWS, next_eid)
 end
 local current = redis.call('HGET', LIVE, owner)
 if not current or current == next_eid then
   redis.call('HSET', LIVE, owner, eid)
-  redis.call('ZADD', POOL, tonumber(redis.call('HGET', LAST, eid)) or 0, eid)
+  local starts = showings(eid)
+  redis.call('ZADD', POOL, starts[#starts] or 0, eid)
 end
 keep_until(ARGV[4])
 return 1

@@ -16,6 +16,12 @@
 //   network (1006) and anything else: reconnect with exponential backoff.
 // After every (re)connection onReady runs: that is where a page sends its
 // `project`/`watch`/`join` again, so it resumes without a reload.
+//
+// The socket's token has a lifetime (auth_ok's `expires_in`): commands that
+// change state need a live one. Before it runs out this client fetches a
+// fresh token and sends {"type":"auth","token"} on the open socket; if that
+// fails the server closes with 4401 after a grace, and the client reconnects
+// with a fresh token as above.
 
 import { ApiError } from "./api.js";
 
@@ -55,6 +61,7 @@ export class LiveSocket {
   #pending = new Map();
   #timer = null;
   #keepalive = null;
+  #renewal = null;
 
   /**
    * tokens: a TokenSource (api.js). onReady(user, {reconnected}) after each
@@ -172,13 +179,13 @@ export class LiveSocket {
         pending.reject(ApiError.fromJson(message.error));
       }
     } else if (message.type === "auth_ok") {
-      this.#authenticated(message.user);
+      this.#authenticated(message.user, message.expires_in);
     } else {
       this.#onMessage(message);
     }
   }
 
-  #authenticated(user) {
+  #authenticated(user, expiresIn) {
     const reconnected = this.#everOpen;
     this.user = user;
     this.#everOpen = true;
@@ -186,7 +193,31 @@ export class LiveSocket {
     this.#unauthorized = 0;
     this.#setState(State.OPEN);
     this.#keepalive = setInterval(() => this.#checkAlive(), this.#keepaliveMs);
+    this.#scheduleRenewal(expiresIn);
     this.#onReady(user, { reconnected });
+  }
+
+  /** Send a fresh token a minute before this one expires (halfway, for short-lived ones). */
+  #scheduleRenewal(expiresIn, retryMs = null) {
+    clearTimeout(this.#renewal);
+    if (typeof expiresIn !== "number" && retryMs === null) {
+      return;
+    }
+    const inMs = retryMs ?? Math.max(1000, (expiresIn - Math.min(60, expiresIn / 2)) * 1000);
+    this.#renewal = setTimeout(() => this.#renew(), inMs);
+  }
+
+  async #renew() {
+    try {
+      const token = await this.#tokens.refresh(this.#token);
+      this.#token = token;
+      const renewed = await this.request("auth", { token });
+      this.#scheduleRenewal(renewed.expires_in);
+    } catch {
+      if (this.#state === State.OPEN) {
+        this.#scheduleRenewal(null, 5000);
+      }
+    }
   }
 
   async #checkAlive() {
@@ -218,6 +249,7 @@ export class LiveSocket {
   /** Forget the current socket (without waiting for a close handshake) and fail its pending requests. */
   #drop(error) {
     clearInterval(this.#keepalive);
+    clearTimeout(this.#renewal);
     if (this.#ws !== null) {
       const ws = this.#ws;
       this.#ws = null;

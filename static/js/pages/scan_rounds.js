@@ -15,6 +15,7 @@ export class ScanRounds {
   #onAnswered;
   #onRefused;
   #sightings = new Map();
+  #answered = new Set();
   #answering = false;
 
   /**
@@ -42,13 +43,18 @@ export class ScanRounds {
     this.state = progress.state;
   }
 
-  /** Look at one frame's texts: remember own codes by round, answer the current round's. */
+  /**
+   * Look at one frame's texts: remember own codes by round, answer the current round's.
+   * Every showing of a code is a new text of the same payload, so a code is known by its
+   * round and nonce: a new text of a code already answered is not answered again.
+   */
   async see(texts) {
     const now = performance.now();
     for (const text of texts) {
       const payload = await this.#codes.open(text);
       // Codes of later rounds are kept too: the next one can reach the screen before this reply.
-      if (payload !== null && payload.sessionId === this.sessionId && payload.round >= this.currentRound) {
+      if (payload !== null && payload.sessionId === this.sessionId && payload.round >= this.currentRound
+          && !this.#answered.has(codeName(payload))) {
         this.#sightings.set(payload.round, { text, payload, seenAt: now });
       }
     }
@@ -74,6 +80,12 @@ export class ScanRounds {
       try {
         const proof = await proofFor(this.#session, sighting.payload);
         const reply = await this.#send({ session: this.sessionId, qr: sighting.text, proof });
+        this.#answered.add(codeName(sighting.payload));
+        for (const round of this.#sightings.keys()) {
+          if (round <= reply.round) {
+            this.#sightings.delete(round); // later showings of the code just answered
+          }
+        }
         if (reply.result === "completed") {
           this.state = "completed";
         } else {
@@ -88,4 +100,9 @@ export class ScanRounds {
       }
     }
   }
+}
+
+/** A code as the scanner knows it: its round and nonce (each showing has another text). */
+function codeName(payload) {
+  return `${payload.round}:${Array.from(payload.nonce, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
