@@ -10,6 +10,9 @@ asking, say the state and what to do next.
   - OTHER_DEVICE: the phone asking is not the enrolled one (its fingerprint
     differs). Use the enrolled phone, or enroll this one, which revokes the
     other → USE_ENROLLED_DEVICE.
+  - REPLACEMENT_PENDING: the phone asking replaces the enrolled one and is
+    waiting for its cool-off to end or a professor's approval
+    → WAIT_FOR_APPROVAL (the enrolled phone keeps working meanwhile).
   - CLONE_SUSPECTED: the passkey's counter went backwards at a login, so two
     copies of it exist; the device was revoked. Enrolling again (with the
     phone's screen lock) makes a fresh passkey the copy does not have → ENROLL.
@@ -37,8 +40,12 @@ class Standing:
     session: SessionKey | None = None
 
 
-def standing(device: Device | None, session: SessionKey | None, fingerprint: str | None) -> Standing:
-    """`device`: the enrolled device, else the most recent one; `fingerprint`: the phone asking, if it said."""
+def standing(device: Device | None, session: SessionKey | None, fingerprint: str | None, *,
+             pending: Device | None = None) -> Standing:
+    """`device`: the enrolled device, else the most recent one; `fingerprint`: the phone asking, if it
+    said; `pending`: a device waiting to replace the enrolled one."""
+    if pending is not None and fingerprint is not None and fingerprint == pending.fingerprint:
+        return Standing(BLOCKED, "WAIT_FOR_APPROVAL", "REPLACEMENT_PENDING", pending)
     if device is None or device.status != "enrolled":
         if device is not None and device.revoked_reason == CLONE_SUSPECTED:
             return Standing(BLOCKED, "ENROLL", "CLONE_SUSPECTED", device)

@@ -14,10 +14,15 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from asistencia.crypto import KEY_BYTES, KeyRing, b64url_decode
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Public, well-known value: usable only in dev mode, refused otherwise.
 DEV_JWT_SECRET = "asistencia-dev-secret-do-not-use-in-production"
+# Public too: the key-encryption key of session keys in dev mode (and of tests that do not set one).
+DEV_SESSION_KEY_KEK = b"asistencia-dev-kek-not-for-prod!"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MIN_SECRET_BYTES = 32
 # Where TRUSTED_PROXIES=gateway looks up this network namespace's default gateway.
 ROUTE_TABLE = Path("/proc/net/route")
@@ -54,6 +59,9 @@ class Config:
     shutdown_timeout_seconds: float = 8.0
     health_timeout_seconds: float = 0.8
     session_key_ttl_seconds: int = 7200
+    session_key_kek: bytes = DEV_SESSION_KEY_KEK
+    session_key_kek_previous: tuple[bytes, ...] = ()
+    device_cool_off_hours: float = 24.0
     qr_tick_ms: int = 333
     qr_per_frame: int = 1
     qr_min_pool: int = 10
@@ -83,6 +91,10 @@ class Config:
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def session_key_ring(self) -> KeyRing:
+        return KeyRing(self.session_key_kek, self.session_key_kek_previous)
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -169,6 +181,21 @@ def _origin(name: str, raw: str) -> str:
     return origin
 
 
+def _kek(name: str, raw: str) -> bytes:
+    try:
+        kek = b64url_decode(raw.strip())
+    except ValueError:
+        kek = b""
+    if len(kek) != KEY_BYTES:
+        raise ConfigError(f"{name} must be {KEY_BYTES} random bytes in base64url (43 characters), "
+                          "e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return kek
+
+
+def _keks(name: str, raw: str) -> tuple[bytes, ...]:
+    return tuple(_kek(name, item) for item in raw.split(",") if item.strip())
+
+
 def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None,
                 route_table: Path = ROUTE_TABLE) -> Config:
     """Build a Config from the environment, with .env values filling the gaps."""
@@ -183,20 +210,40 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         return None if value is None or value == "" else value
 
     defaults = Config()
-    dev = _bool("ASISTENCIA_DEV", env.get("ASISTENCIA_DEV", "0"))
+    # Dev mode only from the real environment: a stray .env must not switch it on.
+    dev = _bool("ASISTENCIA_DEV", (os.environ if environ is None else environ).get("ASISTENCIA_DEV", "0"))
+    host = get("HOST") or ("127.0.0.1" if dev else defaults.host)
     secret = get("JWT_SECRET")
-    if secret is None:
-        if not dev:
-            raise ConfigError(
-                "JWT_SECRET is not set: it must hold the HS256 secret shared with the PHP bridge "
-                f"(at least {MIN_SECRET_BYTES} bytes). Only dev mode (ASISTENCIA_DEV=1) has a default."
-            )
+    if dev:
+        # Dev mode mints tokens for anyone (/api/dev/token): it must never accept a real
+        # secret, nor listen where anyone but this machine can reach it.
+        if secret not in (None, DEV_JWT_SECRET):
+            raise ConfigError("ASISTENCIA_DEV=1 with a JWT_SECRET other than the dev one: refusing to start "
+                              "(dev tokens would be valid wherever that secret is)")
+        if host not in LOOPBACK_HOSTS:
+            raise ConfigError(f"ASISTENCIA_DEV=1 listening on {host!r}: refusing to start; dev mode listens "
+                              "on loopback only (HOST=127.0.0.1)")
         secret = DEV_JWT_SECRET
-    elif not dev and (secret == DEV_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES):
+    elif secret is None:
+        raise ConfigError(
+            "JWT_SECRET is not set: it must hold the HS256 secret shared with the PHP bridge "
+            f"(at least {MIN_SECRET_BYTES} bytes). Only dev mode (ASISTENCIA_DEV=1) has a default."
+        )
+    elif secret == DEV_JWT_SECRET or len(secret.encode()) < MIN_SECRET_BYTES:
         raise ConfigError(
             f"JWT_SECRET is the public dev default or shorter than {MIN_SECRET_BYTES} bytes; "
             "set the real secret shared with the PHP bridge"
         )
+    raw_kek = get("SESSION_KEY_KEK")
+    if raw_kek is None:
+        if not dev:
+            raise ConfigError("SESSION_KEY_KEK is not set: session keys are stored wrapped under it. Generate "
+                              "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        kek = DEV_SESSION_KEY_KEK
+    else:
+        kek = _kek("SESSION_KEY_KEK", raw_kek)
+        if kek == DEV_SESSION_KEY_KEK and not dev:
+            raise ConfigError("SESSION_KEY_KEK is the public dev key; generate a real one")
 
     log_level = (get("LOG_LEVEL") or defaults.log_level).upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -223,7 +270,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         jwt_issuer=get("JWT_ISSUER"),
         jwt_audience=get("JWT_AUDIENCE"),
         metrics_token=get("METRICS_TOKEN") or None,
-        host=get("HOST") or defaults.host,
+        host=host,
         port=opt_int("PORT", defaults.port, 0, 65535),
         dev=dev,
         webauthn_rp_id=get("WEBAUTHN_RP_ID") or defaults.webauthn_rp_id,
@@ -237,6 +284,9 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         shutdown_timeout_seconds=opt_float("SHUTDOWN_TIMEOUT_SECONDS", defaults.shutdown_timeout_seconds, 0.5, 60),
         health_timeout_seconds=opt_float("HEALTH_TIMEOUT_SECONDS", defaults.health_timeout_seconds, 0.05, 10),
         session_key_ttl_seconds=opt_int("SESSION_KEY_TTL_SECONDS", defaults.session_key_ttl_seconds, 60, 86400),
+        session_key_kek=kek,
+        session_key_kek_previous=_keks("SESSION_KEY_KEK_PREVIOUS", env.get("SESSION_KEY_KEK_PREVIOUS", "")),
+        device_cool_off_hours=opt_float("DEVICE_COOL_OFF_HOURS", defaults.device_cool_off_hours, 0, 24 * 14),
         qr_tick_ms=opt_int("QR_TICK_MS", defaults.qr_tick_ms, 50, 5000),
         qr_per_frame=opt_int("QR_PER_FRAME", defaults.qr_per_frame, 1, 16),
         qr_min_pool=opt_int("QR_MIN_POOL", defaults.qr_min_pool, 0, 200),

@@ -8,8 +8,8 @@ formats for people writing other clients.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
-import hmac
 import os
 import struct
 
@@ -20,10 +20,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-SESSION_INFO = b"asistencia/session/v1|"
-TOTP_INFO = b"asistencia/totp/v1"
-TOTP_STEP_SECONDS = 30
-TOTP_DIGITS = 6
+PROTOCOL_VERSION = 2
+HKDF_SALT = b"asistencia/protocol/v2"
+SESSION_INFO = b"asistencia/session/v2|"
+# Message kinds in the associated data: a code can never open as a proof, nor a proof as a code.
+CODE = 1
+PROOF = 2
+_ASSOCIATED = struct.Struct(">BBIIB")  # version, kind, session, student, round
+KEY_BYTES = 32
 IV_BYTES = 12
 TAG_BYTES = 16
 P256_RAW_BYTES = 65
@@ -107,14 +111,16 @@ def load_public_key_raw(raw: bytes) -> ec.EllipticCurvePublicKey:
     return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
 
 
-def hkdf_sha256(secret: bytes, info: bytes, length: int = 32, salt: bytes = b"") -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(secret)
+def session_key_from_shared(shared: bytes, credential_id: str) -> bytes:
+    """HKDF-SHA256(ECDH secret, salt="asistencia/protocol/v2",
+    info="asistencia/session/v2|" + credential id (base64url text), 32 bytes)."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=HKDF_SALT,
+                info=SESSION_INFO + credential_id.encode("ascii")).derive(shared)
 
 
 def derive_session_key(own_key: ec.EllipticCurvePrivateKey, peer_public_raw: bytes, credential_id: str) -> bytes:
-    """HKDF-SHA256(ECDH, salt="", info="asistencia/session/v1|" + credential id (base64url text))."""
-    shared = own_key.exchange(ec.ECDH(), load_public_key_raw(peer_public_raw))
-    return hkdf_sha256(shared, SESSION_INFO + credential_id.encode("ascii"))
+    return session_key_from_shared(own_key.exchange(ec.ECDH(), load_public_key_raw(peer_public_raw)),
+                                   credential_id)
 
 
 def login_challenge(server_challenge: bytes, client_public_raw: bytes) -> bytes:
@@ -122,41 +128,56 @@ def login_challenge(server_challenge: bytes, client_public_raw: bytes) -> bytes:
     return hashlib.sha256(server_challenge + client_public_raw).digest()
 
 
-# --- TOTP (RFC 6238 with HMAC-SHA256) ---------------------------------------
-
-def totp_key(session_key: bytes) -> bytes:
-    return hkdf_sha256(session_key, TOTP_INFO)
-
-
-def totp_at(key: bytes, unix_seconds: float) -> str:
-    counter = int(unix_seconds) // TOTP_STEP_SECONDS
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha256).digest()
-    offset = digest[-1] & 0x0F
-    code = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
-    return str(code % 10**TOTP_DIGITS).zfill(TOTP_DIGITS)
-
-
-def totp_matches(key: bytes, code: str, unix_seconds: float, steps: int = 1) -> bool:
-    """Accept the current step and `steps` either side, in constant time per candidate."""
-    matched = False
-    for delta in range(-steps, steps + 1):
-        candidate = totp_at(key, unix_seconds + delta * TOTP_STEP_SECONDS)
-        matched |= hmac.compare_digest(candidate, code)
-    return matched
-
-
 # --- AES-256-GCM ------------------------------------------------------------
 
-def seal(key: bytes, plaintext: bytes) -> bytes:
+def associated_data(kind: int, session_id: int, student_id: int, round_: int) -> bytes:
+    """What a code or proof is about, bound to it without being sent (11 bytes):
+    protocol version u8 | kind u8 | session u32 | student u32 | round u8, big-endian.
+    ValueError when a field does not fit."""
+    try:
+        return _ASSOCIATED.pack(PROTOCOL_VERSION, kind, session_id, student_id, round_)
+    except struct.error:
+        raise ValueError("associated data field out of range") from None
+
+
+def seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
     """iv (12) || ciphertext || tag (16)."""
     iv = os.urandom(IV_BYTES)
-    return iv + AESGCM(key).encrypt(iv, plaintext, None)
+    return iv + AESGCM(key).encrypt(iv, plaintext, associated)
 
 
-def open_sealed(key: bytes, blob: bytes) -> bytes:
+def open_sealed(key: bytes, blob: bytes, associated: bytes) -> bytes:
+    """DecryptError unless `blob` was sealed under `key` with exactly `associated`."""
     if len(blob) < IV_BYTES + TAG_BYTES:
         raise DecryptError("too short")
     try:
-        return AESGCM(key).decrypt(blob[:IV_BYTES], blob[IV_BYTES:], None)
+        return AESGCM(key).decrypt(blob[:IV_BYTES], blob[IV_BYTES:], associated)
     except InvalidTag:
         raise DecryptError("does not open under this key") from None
+
+
+# --- session keys at rest ---------------------------------------------------
+
+def kek_id(kek: bytes) -> str:
+    """Names a key-encryption key without revealing it (8 hex digits)."""
+    return hashlib.sha256(b"asistencia/kek-id|" + kek).hexdigest()[:8]
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyRing:
+    """Key-encryption keys for session keys at rest: new wraps use `current`;
+    `previous` ones still unwrap, so a key can be rotated without logging anyone out."""
+
+    current: bytes
+    previous: tuple[bytes, ...] = ()
+
+    def wrap(self, key: bytes, context: bytes) -> tuple[str, bytes]:
+        """(key id, iv || AES-256-GCM(kek, key, context)); `context` names the key's owner."""
+        return kek_id(self.current), seal(self.current, key, context)
+
+    def unwrap(self, kid: str, wrapped: bytes, context: bytes) -> bytes:
+        """DecryptError when no configured KEK has that id or the blob is not for `context`."""
+        for kek in (self.current, *self.previous):
+            if kek_id(kek) == kid:
+                return open_sealed(kek, wrapped, context)
+        raise DecryptError("wrapped under a key-encryption key no longer configured")

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -192,16 +193,18 @@ class LocalPostgres:
 
 @dataclasses.dataclass
 class LocalValkey:
-    """A private, non-persistent Valkey (or Redis) on a free port."""
+    """A private, non-persistent Valkey (or Redis) on a free port, with a password of its own
+    (SPEC §6: Valkey requires one everywhere), which its URL carries."""
 
     base_dir: Path
     port: int = 0
     remove_on_stop: bool = False
+    password: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(24))
     _process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> str:
         server = _find(["valkey-server", "redis-server"])
@@ -209,8 +212,12 @@ class LocalValkey:
             raise ServiceUnavailable(INSTALL_VALKEY)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
+        # The password goes in a file only we can read, not on the command line (`ps` shows that).
+        conf = self.base_dir / "valkey.conf"
+        conf.touch(mode=0o600)
+        conf.write_text(f"requirepass {self.password}\n")
         self._process = subprocess.Popen(
-            [str(server), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [str(server), str(conf), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.base_dir), "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

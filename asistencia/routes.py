@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from asistencia import assets, metrics, openapi, pages
-from asistencia.api import (access, attendance, dev, enrollment, health, identity, login, reports, rosters,
-                            sessions)
+from asistencia.api import (access, attendance, dev, devices, enrollment, health, identity, login, reports,
+                            rosters, sessions)
 from asistencia.config import Config
 from asistencia.ws import endpoint
 
@@ -26,6 +26,8 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_post("/api/enrollment/verify", enrollment.verify)
     router.add_get("/api/enrollment/devices", enrollment.list_devices)
     router.add_delete("/api/enrollment/devices/{id}", enrollment.revoke)
+    router.add_get("/api/devices/pending", devices.pending)
+    router.add_post("/api/devices/{id}/approve", devices.approve)
     router.add_post("/api/login/options", login.options)
     router.add_post("/api/login/verify", login.verify)
     router.add_delete("/api/login", login.logout)

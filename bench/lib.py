@@ -77,6 +77,7 @@ def bench_environment() -> Iterator[dict[str, str]]:
                 "VALKEY_URL": services.valkey_url,
                 "VALKEY_PREFIX": f"asistencia-bench-{secrets.token_hex(4)}:",
                 "JWT_SECRET": BENCH_SECRET,
+                "SESSION_KEY_KEK": secrets.token_urlsafe(32),
                 "HOST": "127.0.0.1",
                 "LOG_LEVEL": "WARNING",
                 "ASISTENCIA_DEV": "0",

@@ -79,7 +79,7 @@ class ScanJob:
     payload: QrPayload
 
     def body(self) -> bytes:
-        """The scan body with a fresh proof (TOTP and client time of now), as a phone builds it."""
+        """The scan body with a fresh proof (client time of now), as a phone builds it."""
         return json.dumps({"session": self.scanner.session_id, "qr": self.text,
                            "proof": self.scanner.proof_for(self.payload)}).encode()
 
@@ -173,8 +173,8 @@ async def project(http: aiohttp.ClientSession, base_url: str, session_id: int, s
                     seen.add(text)
                     # Tried with every waiting phone's key, as phones do (decoys open for none).
                     for scanner in waiting:
-                        payload = scanner.open(text)
-                        if payload is not None and payload.round == round_ and payload.session_id == session_id:
+                        payload = scanner.open(text, round_)
+                        if payload is not None:
                             jobs.append(ScanJob(scanner, text, payload))
                             waiting.discard(scanner)
                             break

@@ -58,7 +58,7 @@ async def foreign_text(scanners: list[Scanner], screen: Projection, timeout: flo
     async def look() -> str:
         async for texts in screen.watch():
             for text in texts:
-                if all(s.open(text) is None for s in scanners):
+                if all(s.open(text, round_) is None for s in scanners for round_ in range(1, s.rounds + 1)):
                     return text
         raise AssertionError("the projection ended")
 

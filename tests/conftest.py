@@ -22,6 +22,8 @@ from asistencia.localservices import drop_database, ensure_database, local_servi
 from asistencia.tokens import mint_token
 
 TEST_SECRET = "test-secret-" + "x" * 40
+# Generated for this test run, as a deployment generates its own.
+TEST_KEK = secrets.token_bytes(32)
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +98,9 @@ def config(clean_state, migrated, valkey_url, valkey_prefix) -> Config:
         valkey_url=valkey_url,
         valkey_prefix=valkey_prefix,
         jwt_secret=TEST_SECRET,
+        session_key_kek=TEST_KEK,
+        # Replacing a phone counts at once unless a test asks for the cool-off (test_device_replacement).
+        device_cool_off_hours=0,
         dev=False,
         startup_wait_seconds=5,
         shutdown_timeout_seconds=2,

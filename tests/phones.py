@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from asistencia.appkeys import CONFIG
 from asistencia.client import Authenticator, Device, RequestRefused
 from asistencia.config import Config
 from asistencia.store import session_keys
@@ -19,7 +20,7 @@ def phone(client, config: Config, token: str, *, authenticator: Authenticator | 
 
 async def stored_session_key(client, user_id: int) -> session_keys.SessionKey | None:
     """What the server keeps for the student, read back from Valkey."""
-    return await session_keys.load(client.app[VALKEY], user_id)
+    return await session_keys.load(client.app[VALKEY], client.app[CONFIG].session_key_ring, user_id)
 
 
 async def refusal(call) -> tuple[int, str]:

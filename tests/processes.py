@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from asistencia.config import Config
+from asistencia.crypto import b64url_encode
 from asistencia.localservices import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,7 @@ def server_env(config: Config, **extra: str) -> dict[str, str]:
         VALKEY_URL=config.valkey_url,
         VALKEY_PREFIX=config.valkey_prefix,
         JWT_SECRET=config.jwt_secret,
+        SESSION_KEY_KEK=b64url_encode(config.session_key_kek),
         HOST="127.0.0.1",
         LOG_LEVEL="INFO",
         STARTUP_WAIT_SECONDS="10",

@@ -38,6 +38,18 @@ def test_serve_without_secret_names_the_variable(config):
     assert "JWT_SECRET" in result.stderr
 
 
+@pytest.mark.parametrize("changes", [{}, {"HOST": "0.0.0.0"}])
+def test_dev_mode_with_a_real_secret_or_a_public_listener_refuses_to_start(config, changes):
+    """ASISTENCIA_DEV=1 with the deployment's secret would mint tokens it accepts: one line, exit 2."""
+    env = server_env(config, ASISTENCIA_DEV="1", **changes)
+    if changes:
+        del env["JWT_SECRET"]
+    result = run_cli("serve", env=env, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ASISTENCIA_DEV=1" in lines[0] and "refusing to start" in lines[0]
+
+
 def test_serve_gives_up_on_unreachable_database_with_a_clear_message(config):
     env = server_env(config, DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/x",
                      STARTUP_WAIT_SECONDS="1")

@@ -99,6 +99,12 @@ def test_valkey_7_appends_and_requires_the_password_everyone_uses():
     assert compose["backend"]["environment"]["VALKEY_URL"] == f"redis://:{password}@valkey:6379/0"
 
 
+def test_the_backend_requires_its_secrets_from_the_env_file():
+    environment = services(BASE)["backend"]["environment"]
+    for name in ("JWT_SECRET", "SESSION_KEY_KEK"):
+        assert re.fullmatch(rf"\$\{{{name}:\?set {name} in \.env[^}}]*\}}", environment[name]), name
+
+
 def test_staging_publishes_the_backend_on_loopback_only():
     published = [port for service in services("compose.staging.yaml").values() for port in service["ports"]]
     assert published == ["127.0.0.1:3000:3000"]

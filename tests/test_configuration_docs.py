@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from asistencia.config import PROJECT_ROOT, Config, load_config
+from asistencia.crypto import b64url_encode
 
 DOC = PROJECT_ROOT / "docs" / "configuration.md"
 HEADER = ["variable", "field", "default", "meaning"]
 NOT_FROM_ENVIRONMENT = "—"
 FIELDS = {field.name: field for field in dataclasses.fields(Config)}
 # Outside dev mode, so that ASISTENCIA_DEV can be switched on like any other setting.
-BASE_ENVIRONMENT = {"JWT_SECRET": "b" * 40}
+BASE_ENVIRONMENT = {"JWT_SECRET": "b" * 40, "SESSION_KEY_KEK": b64url_encode(b"c" * 32)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +54,10 @@ def documented_rows(text: str) -> list[Row]:
 
 def rendered(value: object) -> str:
     """A default as the documentation writes it: as you would set it."""
-    if value is None or value == "":
+    if value is None or value == "" or value == ():
         return "unset"
+    if isinstance(value, bytes):
+        return "the public dev key"
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
@@ -75,6 +78,8 @@ def another_valid_value(variable: str, default: object) -> str:
         return str(default + 1)
     if isinstance(default, Path):
         return "elsewhere"
+    if isinstance(default, bytes) or variable.startswith("SESSION_KEY_KEK"):
+        return b64url_encode(b"d" * 32)
     if isinstance(default, tuple):
         return "10.0.0.0/8"
     if default is None or default == "":
@@ -86,7 +91,10 @@ ROWS = documented_rows(DOC.read_text())
 
 
 def load(tmp_path: Path, **environ: str) -> Config:
-    return load_config({**BASE_ENVIRONMENT, **environ}, env_file=tmp_path / "absent.env")
+    base = dict(BASE_ENVIRONMENT)
+    if environ.get("ASISTENCIA_DEV") == "1":
+        del base["JWT_SECRET"]  # dev mode refuses any secret but its own
+    return load_config({**base, **environ}, env_file=tmp_path / "absent.env")
 
 
 def test_the_document_has_rows():

@@ -9,25 +9,6 @@ import pytest
 
 from asistencia import crypto
 
-# RFC 6238 appendix B, SHA-256 column (8 digits there; TOTP keeps the last 6).
-RFC6238_SHA256_KEY = b"12345678901234567890123456789012"
-RFC6238_SHA256 = [(59, "46119246"), (1111111109, "68084774"), (1111111111, "67062674"),
-                  (1234567890, "91819424"), (2000000000, "90698825"), (20000000000, "77737706")]
-
-
-@pytest.mark.parametrize(("t", "eight_digits"), RFC6238_SHA256)
-def test_totp_matches_rfc6238_sha256_vectors(t, eight_digits):
-    assert crypto.totp_at(RFC6238_SHA256_KEY, t) == eight_digits[-6:]
-
-
-def test_totp_accepts_one_step_either_side_only():
-    key = os.urandom(32)
-    now = 1_800_000_015
-    for delta, ok in [(-60, False), (-30, True), (0, True), (30, True), (60, False)]:
-        assert crypto.totp_matches(key, crypto.totp_at(key, now + delta), now) is ok
-    assert crypto.totp_at(key, now).isdigit() and len(crypto.totp_at(key, now)) == 6
-
-
 @pytest.mark.parametrize(("raw", "encoded"), [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"),
                                               (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0"),
                                               (b"", "")])
@@ -74,15 +55,40 @@ def test_login_challenge_binds_the_client_key():
 
 def test_seal_and_open():
     key = os.urandom(32)
-    blob = crypto.seal(key, b"payload")
+    associated = crypto.associated_data(crypto.CODE, 7, 8, 1)
+    blob = crypto.seal(key, b"payload", associated)
     assert len(blob) == 12 + 7 + 16
-    assert crypto.open_sealed(key, blob) == b"payload"
+    assert crypto.open_sealed(key, blob, associated) == b"payload"
     with pytest.raises(crypto.DecryptError):
-        crypto.open_sealed(os.urandom(32), blob)
+        crypto.open_sealed(os.urandom(32), blob, associated)
     with pytest.raises(crypto.DecryptError):
-        crypto.open_sealed(key, blob[:-1] + bytes([blob[-1] ^ 1]))
+        crypto.open_sealed(key, blob[:-1] + bytes([blob[-1] ^ 1]), associated)
     with pytest.raises(crypto.DecryptError):
-        crypto.open_sealed(key, b"short")
+        crypto.open_sealed(key, b"short", associated)
+    for other in [crypto.associated_data(crypto.PROOF, 7, 8, 1), crypto.associated_data(crypto.CODE, 7, 8, 2), b""]:
+        with pytest.raises(crypto.DecryptError):
+            crypto.open_sealed(key, blob, other)
+
+
+def test_associated_data_layout():
+    assert crypto.associated_data(crypto.PROOF, 0x01020304, 0xFFFFFFFF, 10).hex() == "02020102030" + "4ffffffff0a"
+    for bad in [(crypto.CODE, 2**32, 1, 1), (crypto.CODE, 1, -1, 1), (crypto.CODE, 1, 1, 256)]:
+        with pytest.raises(ValueError):
+            crypto.associated_data(*bad)
+
+
+def test_key_ring_wraps_with_the_current_kek_and_unwraps_with_any_configured_one():
+    old, new = os.urandom(32), os.urandom(32)
+    key = os.urandom(32)
+    kid, wrapped = crypto.KeyRing(old).wrap(key, b"student 5")
+    assert key not in wrapped and kid == crypto.kek_id(old) != crypto.kek_id(new)
+    rotated = crypto.KeyRing(new, previous=(old,))
+    assert rotated.unwrap(kid, wrapped, b"student 5") == key
+    assert rotated.wrap(key, b"student 5")[0] == crypto.kek_id(new)
+    with pytest.raises(crypto.DecryptError):
+        rotated.unwrap(kid, wrapped, b"student 6")  # moved to another student's entry
+    with pytest.raises(crypto.DecryptError):
+        crypto.KeyRing(new).unwrap(kid, wrapped, b"student 5")  # the old KEK was retired
 
 
 def test_b64url_strict():

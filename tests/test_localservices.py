@@ -50,6 +50,11 @@ def test_private_valkey_starts_answers_and_stops(tmp_path):
     url = valkey.start()
     try:
         assert valkey_answers(url)
+        # It requires its password: the same server without it (or with another) refuses.
+        assert url.startswith(f"redis://:{valkey.password}@127.0.0.1:")
+        assert not valkey_answers(f"redis://127.0.0.1:{valkey.port}/0")
+        assert not valkey_answers(f"redis://:wrong@127.0.0.1:{valkey.port}/0")
+        assert (tmp_path / "valkey" / "valkey.conf").stat().st_mode & 0o077 == 0
     finally:
         valkey.stop()
     assert not valkey_answers(url, timeout=0.5)

@@ -12,7 +12,7 @@ import pytest
 
 from asistencia.client import RequestRefused
 from asistencia.client.scanner import Scanner
-from asistencia.crypto import b64url_encode, seal, totp_at, totp_key
+from asistencia.crypto import PROOF, associated_data, b64url_encode, base45_decode, seal
 from asistencia.db import create_pool, cursor
 from asistencia.domain import rounds
 from asistencia.domain.proof import Proof, seal_proof
@@ -137,6 +137,29 @@ async def test_replaying_a_used_qr_is_409_and_costs_nothing(classroom, pg):
     assert len(_rows(pg, "SELECT * FROM rounds")) == 1
 
 
+@pytest.mark.parametrize("classroom", [{"config": {"qr_window_seconds": 1.0}, "rounds": 2}], indirect=True)
+async def test_an_identical_resend_gets_the_recorded_reply_at_once_and_after_the_window(classroom, pg):
+    """The scanner resends the very same scan when its reply is lost: same reply, nothing spent or logged."""
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    proof = student.proof_for(seen.payload)
+    first = await student.submit(seen.text, proof)
+    assert first == {"result": "partial", "round": 1, "next_round": 2, "rounds": 2}
+    assert await student.submit(seen.text, proof) == first
+    await asyncio.sleep(1.5)  # the code's window is over
+    assert await student.submit(seen.text, proof) == first
+    last = await sighting(student, classroom.screen, round_=2)
+    last_proof = student.proof_for(last.payload)
+    completed = await student.submit(last.text, last_proof)
+    assert completed["result"] == "completed"
+    await asyncio.sleep(1.5)
+    assert await student.submit(last.text, last_proof) == completed  # after the last round too
+    assert await student.submit(seen.text, proof) == first
+    assert _registration(pg, 101) == ("completed", 3, 0, 0)
+    assert _failures(pg) == []
+    assert len(_rows(pg, "SELECT * FROM rounds")) == 2
+
+
 async def test_concurrent_submissions_of_one_qr_give_exactly_one_success(classroom, pg):
     student = classroom.scanners[1]
     seen = await sighting(student, classroom.screen)
@@ -160,7 +183,7 @@ async def test_a_qr_never_projected_is_refused(make_client, config, token, ready
     pool = QrPool(valkey)
     entry = await pool.live_entry(session["id"], 101)
     text = (await valkey.client.hget(pool.keys(session["id"])[1], entry)).decode().split("|")[3].split(",")[0]
-    payload = one.open(text)
+    payload = one.open(text, 1)
     assert payload is not None
     assert await _refused(one.submit(text, one.proof_for(payload))) == (422, "QR_NOT_PROJECTED")
     assert _failures(pg) == [(101, 1, "QR_NOT_PROJECTED")]
@@ -208,27 +231,30 @@ async def test_a_wrong_round_is_refused(classroom, pg):
     assert _rows(pg, "SELECT * FROM rounds") == []
 
 
-async def test_a_bad_totp_is_refused(classroom, pg):
-    student = classroom.scanners[0]
-    seen = await sighting(student, classroom.screen)
-    for stale in (time.time() - 120, time.time() + 95):
-        proof = Proof(nonce=seen.payload.nonce, round=1, totp=totp_at(totp_key(student.session_key), stale),
-                      client_time=int(stale * 1000))
-        assert await _refused(student.submit(seen.text, seal_proof(student.session_key, proof))) == \
-            (422, "TOTP_INVALID")
-    assert _registration(pg, 101) == ("scanning", 1, 2, 2)
-    assert _rows(pg, "SELECT * FROM rounds") == []
-    assert (await student.answer(seen))["result"] == "partial"  # the code itself was not used up
+@pytest.mark.parametrize("offset", [90, -90, -3600])
+async def test_a_phone_clock_that_is_off_scans_present(make_client, config, token, ready_student, offset):
+    """Protocol v2 has no TOTP: nothing depends on the phone's clock (SPEC §3.5). The code
+    comes round once a second, so the answer (0.6 s) is timed from the showing it saw."""
+    client = await make_client(config.replace(countdown_seconds=0, qr_tick_ms=100, qr_min_pool=10))
+    prof = token("profesor", user_id=PROFESSOR_ID)
+    session = await open_session(client, prof, rounds=3)
+    phone = scanner(client, await ready_student(101), clock=lambda: time.time() + offset,
+                    answer_delay=lambda: 0.6)
+    await phone.join(session["join_code"])
+    async with projector(client, prof, session["id"]) as screen:
+        reply = await asyncio.wait_for(phone.run(screen.watch()), 30)
+    assert reply == {"result": "completed", "round": 3, "rounds": 3, "status": "PRESENT"}
 
 
 async def test_proof_refusals(classroom, pg):
     student = classroom.scanners[0]
     seen = await sighting(student, classroom.screen)
-    foreign_key = seal_proof(os.urandom(32), Proof(seen.payload.nonce, 1, "123456", 0))
+    place = {"session_id": classroom.session["id"], "student_id": 101}
+    foreign_key = seal_proof(os.urandom(32), Proof(seen.payload.nonce, 1, 0), **place)
     assert await _refused(student.submit(seen.text, foreign_key)) == (422, "PROOF_INVALID")
-    garbage = b64url_encode(seal(student.session_key, b'{"round": 1}'))
+    garbage = b64url_encode(seal(student.session_key, b'{"round": 1}', associated_data(PROOF, **place, round_=1)))
     assert await _refused(student.submit(seen.text, garbage)) == (400, "PROOF_MALFORMED")
-    other_nonce = seal_proof(student.session_key, Proof(os.urandom(8), 1, "123456", 0))
+    other_nonce = seal_proof(student.session_key, Proof(os.urandom(8), 1, 0), **place)
     assert await _refused(student.submit(seen.text, other_nonce)) == (422, "PROOF_MISMATCH")
     assert await _refused(student.submit(seen.text, "not*base64")) == (400, "VALIDATION_FAILED")
     assert await _refused(student.submit(seen.text[:-1], student.proof_for(seen.payload))) == \
@@ -236,6 +262,25 @@ async def test_proof_refusals(classroom, pg):
     assert [code for _, _, code in _failures(pg)] == ["PROOF_INVALID", "PROOF_MALFORMED", "PROOF_MISMATCH"]
     # PROOF_INVALID costs nothing (anyone holding the token could send it); the other two do.
     assert _registration(pg, 101) == ("scanning", 1, 2, 2)
+
+
+async def test_a_token_holder_replaying_projected_codes_as_proofs_cannot_fail_the_student(classroom, pg):
+    """Whoever holds only the student's JWT sees the projected texts: sent as proofs (with each
+    other, and with the student's own code), none opens as a proof, so none costs an attempt."""
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    texts = {seen.text}  # each showing is a text of its own: this one may not come again
+    async for frame in classroom.screen.watch():
+        texts.update(frame)
+        if len(texts) >= 6:
+            break
+    for text in texts:
+        as_proof = b64url_encode(base45_decode(text))
+        for qr in (seen.text, text):
+            assert await _refused(student.submit(qr, as_proof)) == (422, "PROOF_INVALID")
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
+    assert {code for _, _, code in _failures(pg)} == {"PROOF_INVALID"}
+    assert (await student.answer(await sighting(student, classroom.screen)))["result"] == "partial"
 
 
 async def test_exhausted_attempts_mark_the_student_failed(classroom, pg, valkey):
@@ -281,7 +326,7 @@ async def test_preconditions_are_refused_without_a_trace(classroom, pg, token, r
     student = classroom.scanners[0]
     seen = await sighting(student, classroom.screen)
     outsider = scanner(classroom.client, await ready_student(999))
-    outsider.session_id = classroom.session["id"]
+    outsider.session_id, outsider.student_id = classroom.session["id"], 999
     assert await _refused(outsider.submit(seen.text, outsider.proof_for(seen.payload))) == (404, "NOT_JOINED")
     student.session_id = 424242
     assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (404, "SESSION_NOT_FOUND")
@@ -320,7 +365,12 @@ async def test_scan_over_the_websocket(classroom, pg):
         reply = await ws.receive_json(timeout=5)
         assert reply == {"type": "result", "id": 7,
                          "data": {"result": "partial", "round": 1, "next_round": 2, "rounds": 2}}
+        # The identical scan again (a lost reply) gets the same reply; another proof of the used code is refused.
         await ws.send_json({"type": "scan", "id": 8, **body})
+        reply = await ws.receive_json(timeout=5)
+        assert reply == {"type": "result", "id": 8,
+                         "data": {"result": "partial", "round": 1, "next_round": 2, "rounds": 2}}
+        await ws.send_json({"type": "scan", "id": 9, **body, "proof": student.proof_for(seen.payload)})
         reply = await ws.receive_json(timeout=5)
         assert reply["type"] == "error" and reply["error"]["code"] == "QR_ALREADY_USED"
     assert len(_rows(pg, "SELECT * FROM rounds")) == 1

@@ -4,11 +4,13 @@ calls share one statement or one Valkey round trip, and each still gets its own 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
 
 from asistencia.batching import Batcher
+from asistencia.crypto import KeyRing
 from asistencia.db import create_pool, cursor
 from asistencia.domain import rounds
 from asistencia.domain.qr_payload import round_qr
@@ -132,11 +134,12 @@ async def test_scan_contexts_answer_each_student_and_session_in_one_statement(po
 
 
 async def test_session_keys_load_many_is_load_for_each(valkey):
+    keys = KeyRing(os.urandom(32))
     key = SessionKey(user_id=5, device_id=9, credential_id="abc", key=b"k" * 32, expires_at=time.time() + 60)
-    await session_keys.save(valkey, key)
-    assert await session_keys.load_many(valkey, [6, 5, 6]) == [None, key, None]
-    assert await session_keys.load_many(valkey, []) == []
-    assert await session_keys.load(valkey, 5) == key
+    await session_keys.save(valkey, keys, key)
+    assert await session_keys.load_many(valkey, keys, [6, 5, 6]) == [None, key, None]
+    assert await session_keys.load_many(valkey, keys, []) == []
+    assert await session_keys.load(valkey, keys, 5) == key
 
 
 async def test_concurrent_consumes_go_in_one_pipeline_and_each_is_atomic(valkey, config):
@@ -154,7 +157,7 @@ async def test_concurrent_consumes_go_in_one_pipeline_and_each_is_atomic(valkey,
     def consume(owner: int):
         qr = qrs[owner]
         return pool.consume(1, entry_id=qr.entry_id, text=qr.texts[0], owner=owner, expected_round=1, proof_round=1,
-                            totp_ok=True, attempts_left=True, window_ms=60_000, keep_until=int(now) + 600,
+                            attempts_left=True, window_ms=60_000, keep_until=int(now) + 600,
                             next_qr=None)
 
     pool._consume.sha = "0" * 40  # as if Valkey had restarted and forgotten the script

@@ -6,8 +6,8 @@ from aiohttp import web
 from marshmallow import Schema, fields, validate
 
 from asistencia import access
-from asistencia.api.enrollment import device_json
-from asistencia.appkeys import PG_POOL
+from asistencia.api.enrollment import activate_due, device_json
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.openapi import documented
 from asistencia.store import devices, session_keys
@@ -26,9 +26,11 @@ async def state(request: web.Request) -> web.Response:
     """Where the student stands (NOT_ENROLLED, ENROLLED_NO_SESSION, READY, BLOCKED) and the next action."""
     user = current_user(request)
     query = load_query(request, AccessStateQuery())
+    await activate_due(request.app, user.id)
     device = await devices.current(request.app[PG_POOL], user.id)
-    session = await session_keys.load(request.app[VALKEY], user.id)
-    standing = access.standing(device, session, query["fingerprint"])
+    pending = await devices.pending_of(request.app[PG_POOL], user.id)
+    session = await session_keys.load(request.app[VALKEY], request.app[CONFIG].session_key_ring, user.id)
+    standing = access.standing(device, session, query["fingerprint"], pending=pending)
     return web.json_response({
         "state": standing.state,
         "next_action": standing.next_action,

@@ -12,6 +12,7 @@ from aiohttp import web
 from marshmallow import Schema, fields
 
 from asistencia import crypto, passkeys
+from asistencia.api.enrollment import activate_due
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import limits
 from asistencia.auth import STUDENT, current_user, requires_role
@@ -41,6 +42,11 @@ def _revoked() -> Refused:
     return Refused("This device was revoked; enroll it again", code="DEVICE_REVOKED")
 
 
+def _pending() -> Refused:
+    return Refused("This phone replaces your enrolled one: it counts once the waiting period is over or a "
+                   "professor approves it", code="DEVICE_PENDING")
+
+
 def _client_key(text: str) -> bytes:
     try:
         raw = crypto.b64url_decode(text)
@@ -58,6 +64,7 @@ async def options(request: web.Request) -> web.Response:
     user = current_user(request)
     await limits.spend(request.app, limits.passkey_ceremonies(request.app), user.id)
     await read_json(request, LoginOptionsRequest())
+    await activate_due(request.app, user.id)
     device = await devices.current(request.app[PG_POOL], user.id)
     if device is None or device.status != "enrolled":
         raise _not_enrolled()
@@ -87,6 +94,8 @@ async def verify(request: web.Request) -> web.Response:
         # Another student's credential looks exactly like an unknown one.
         raise NotFound("No device of yours has this credential", code="DEVICE_NOT_FOUND")
     try:
+        if device.status == "pending":
+            raise _pending()
         if device.status != "enrolled":
             raise _revoked()
         sign_count = passkeys.verify_assertion(config, credential, crypto.login_challenge(challenge.value, client_key),
@@ -113,7 +122,7 @@ async def verify(request: web.Request) -> web.Response:
             await devices.record_login(cur, locked, sign_count, {"expires_at": expires_at})
             # Saved while the row is locked: a revocation committing meanwhile waits for
             # us, then deletes this key; saved after commit, it could outlive the device.
-            await session_keys.save(vk, session)
+            await session_keys.save(vk, config.session_key_ring, session)
     if clone_suspected:
         await session_keys.delete(vk, user.id)
         raise Refused("The passkey's counter went backwards: a copy of it is in use elsewhere. "

@@ -18,7 +18,7 @@ from asistencia.domain.networks import address_or_none, is_allowed
 from asistencia.domain.projection import projectable_ms
 from asistencia.domain.qr_payload import MAX_ID, round_qr
 from asistencia.events import EVENTS
-from asistencia.store import class_sessions, registrations, session_keys, users
+from asistencia.store import class_sessions, devices, registrations, session_keys, users
 from asistencia.store.qr_pool import QR_POOL
 from asistencia.tokens import User
 from asistencia.valkey import VALKEY
@@ -46,7 +46,7 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             raise refusal("SESSION_CLOSED")
         if not is_allowed(remote, found["allowed_networks"]):
             raise refusal("NETWORK_NOT_ALLOWED")
-        key = await session_keys.load(app[VALKEY], user.id)
+        key = await session_keys.load(app[VALKEY], config.session_key_ring, user.id)
         if key is None:
             raise refusal("NOT_READY")
         session_id = found["id"]
@@ -54,6 +54,10 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             session = await class_sessions.lock_open(cur, session_id)
             if not session["open"]:
                 raise refusal("SESSION_CLOSED")
+            # The key's device must still be the active one: a revocation holds even
+            # if deleting the key from Valkey was lost.
+            if await devices.active_id(cur, user.id) != key.device_id:
+                raise refusal("NOT_READY")
             await users.remember_in(cur, user)
             created = await registrations.join(cur, session_id=session_id, user_id=user.id,
                                                device_id=key.device_id, origin_ip=address_or_none(remote))

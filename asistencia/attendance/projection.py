@@ -49,7 +49,7 @@ async def reissue(app: web.Application, session: Row, stale: Sequence[StaleQr]) 
     """
     pool, config = app[QR_POOL], app[CONFIG]
     stale_after_ms = projectable_ms(config.qr_window_seconds)
-    keys = await session_keys.load_many(app[VALKEY], [item.owner for item in stale])
+    keys = await session_keys.load_many(app[VALKEY], config.session_key_ring, [item.owner for item in stale])
     for item, key in zip(stale, keys, strict=True):
         if key is None:
             await pool.retire(session["id"], item.owner, only=item.entry_id)

@@ -14,7 +14,7 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "SESSION_NOT_FOUND": (404, "No such class session"),
     "JOIN_CODE_UNKNOWN": (404, "No class session has this join code"),
     "SESSION_CLOSED": (422, "The class session is closed"),
-    "NOT_READY": (422, "Log this phone in first (device login)"),
+    "NOT_READY": (422, "Log this phone in first (device login; a revoked or replaced phone logs in no more)"),
     "NETWORK_NOT_ALLOWED": (403, "This class session does not accept connections from your network"),
     "STUDENT_ID_UNSUPPORTED": (422, "This student id does not fit the QR format"),
     "NOT_JOINED": (404, "The student has not joined this class session"),
@@ -31,7 +31,6 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "QR_EXPIRED": (410, "This code has expired"),
     "QR_ALREADY_USED": (409, "This code was already used"),
     "ROUND_MISMATCH": (422, "This code is not for your current round"),
-    "TOTP_INVALID": (422, "The one-time code is wrong or the phone's clock is off"),
     "NO_ATTEMPTS_LEFT": (422, "No attempts left: ask the professor to reset you"),
 }
 

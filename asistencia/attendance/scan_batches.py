@@ -16,8 +16,9 @@ from typing import Any
 import aiopg
 from aiohttp import web
 
-from asistencia.appkeys import PG_POOL
+from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.batching import Batcher
+from asistencia.crypto import KeyRing
 from asistencia.db import cursor
 from asistencia.store import registrations, session_keys
 from asistencia.store.session_keys import SessionKey
@@ -44,9 +45,9 @@ class ScanBatches:
 SCAN_BATCHES = web.AppKey("scan_batches", ScanBatches)
 
 
-def scan_batches(pool: aiopg.Pool, vk: Valkey) -> ScanBatches:
+def scan_batches(pool: aiopg.Pool, vk: Valkey, keys: KeyRing) -> ScanBatches:
     async def load_keys(user_ids: list[int]) -> list[SessionKey | None]:
-        return await session_keys.load_many(vk, user_ids)
+        return await session_keys.load_many(vk, keys, user_ids)
 
     async def read(wanted: list[tuple[int, int]]) -> list[Row | None]:
         async with cursor(pool) as cur:
@@ -61,7 +62,7 @@ def scan_batches(pool: aiopg.Pool, vk: Valkey) -> ScanBatches:
 
 
 async def scan_batches_ctx(app: web.Application) -> AsyncIterator[None]:
-    batches = scan_batches(app[PG_POOL], app[VALKEY])
+    batches = scan_batches(app[PG_POOL], app[VALKEY], app[CONFIG].session_key_ring)
     app[SCAN_BATCHES] = batches
     yield
     await batches.drain()

@@ -1,16 +1,20 @@
 """A student's scan (SPEC §3.5): checks in order, one atomic consume, a durable round.
 
 1. Preconditions, neither logged nor counted: the session exists and is open,
-   the student joined and has rounds left, the phone is logged in (READY).
+   the student joined and has rounds left, the phone is logged in (READY)
+   with the student's active device.
 2. `domain.submission.check`: network, proof, QR ownership (no I/O).
-3. `QrPool.consume`: exists, projected, window, unused, round, TOTP, attempts
+3. `QrPool.consume`: exists, projected, unused, window, round, attempts
    — and on success the QR is used up and the next round's QR is live, in the
    same atomic step.
 4. The round (and on the last round the outcome) is committed to PostgreSQL
    before the reply. If that fails the consume is undone, so the student can
-   scan again; the reply never says success without a commit.
-Refusals from step 2 on are recorded (`scan_failures`) and, per
-`domain.rounds.counts_against_attempts`, cost an attempt.
+   scan again; the reply never says success without a commit. The reply is
+   then remembered (`scan_replies`).
+A refused scan that is the identical resend of an accepted one gets that
+scan's reply instead, and costs nothing. Other refusals from step 2 on are
+recorded (`scan_failures`) and, per `domain.rounds.counts_against_attempts`,
+cost an attempt.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.scan_batches import SCAN_BATCHES
 from asistencia.attendance.sessions import code_texts, keep_until
-from asistencia.crypto import totp_key, totp_matches
 from asistencia.db import transaction
 from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.networks import address_or_none
@@ -38,9 +41,11 @@ from asistencia.domain.projection import window_ms
 from asistencia.domain.qr_payload import RoundQr, round_qr
 from asistencia.domain.submission import ScanRefused, Submission, check
 from asistencia.events import EVENTS
-from asistencia.store import class_sessions, registrations, scan_failures
+from asistencia.store import class_sessions, registrations, scan_failures, scan_replies
 from asistencia.store.qr_pool import QR_POOL, Consumed
+from asistencia.store.session_keys import SessionKey
 from asistencia.tokens import User
+from asistencia.valkey import VALKEY
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +61,51 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
                                             batches.contexts.submit((session_id, user.id)))
         if context is None:
             raise refusal("SESSION_NOT_FOUND")
-        if not context["session_open"]:
-            raise refusal("SESSION_CLOSED")
-        if context["id"] is None:
-            raise refusal("NOT_JOINED")
-        if context["state"] == rounds.COMPLETED:
-            raise refusal("ALREADY_COMPLETED")
-        if key is None:
-            raise refusal("NOT_READY")
+        submitted = scan_replies.fingerprint(qr, proof)
+        unmet = _unmet_precondition(context, key)
+        if unmet is not None:
+            return await _recorded_reply(app, context, user, submitted, refusal(unmet))
+        progress = registrations.progress_of(context)
         try:
-            submission = check(session_key=key.key, session_id=session_id, student_id=user.id, qr_text=qr,
+            submission = check(session_key=key.key, session_id=session_id, student_id=user.id,
+                               current_round=progress.current_round, qr_text=qr,
                                sealed_proof=proof, remote=remote, allowed_networks=context["allowed_networks"])
-            return await _consume_and_record(app, user, context, key.key, submission, qr)
+            return await _consume_and_record(app, user, context, key.key, submission, qr, submitted)
         except ScanRefused as refused:
+            recorded = await scan_replies.find(app[VALKEY], session_id, user.id, submitted)
+            if recorded is not None:
+                return recorded
             await _record_refusal(app, user, remote, context, refused.code)
             raise refusal(refused.code) from None
 
 
+def _unmet_precondition(context: Row, key: SessionKey | None) -> str | None:
+    """The refusal code of the first unmet precondition (neither logged nor counted), if any."""
+    if not context["session_open"]:
+        return "SESSION_CLOSED"
+    if context["id"] is None:
+        return "NOT_JOINED"
+    if context["state"] == rounds.COMPLETED:
+        return "ALREADY_COMPLETED"
+    # A key whose device is no longer the student's active one (revoked, replaced) is
+    # refused even if its delete from Valkey was lost: the revocation holds.
+    if key is None or key.device_id != context["active_device_id"]:
+        return "NOT_READY"
+    return None
+
+
+async def _recorded_reply(app: web.Application, context: Row, user: User, submitted: str,
+                          refused: Exception) -> dict[str, Any]:
+    """The recorded reply of an identical earlier scan (a resend after a lost reply), else `refused`."""
+    if context["id"] is not None:
+        recorded = await scan_replies.find(app[VALKEY], context["session_id"], user.id, submitted)
+        if recorded is not None:
+            return recorded
+    raise refused
+
+
 async def _consume_and_record(app: web.Application, user: User, context: Row, session_key: bytes,
-                              submission: Submission, qr: str) -> dict[str, Any]:
+                              submission: Submission, qr: str, submitted: str) -> dict[str, Any]:
     config = app[CONFIG]
     session_id = context["session_id"]
     progress = registrations.progress_of(context)
@@ -85,18 +116,17 @@ async def _consume_and_record(app: web.Application, user: User, context: Row, se
     consumed = await app[QR_POOL].consume(
         session_id, entry_id=submission.payload.entry_id, text=qr, owner=user.id,
         expected_round=progress.current_round, proof_round=submission.proof.round,
-        totp_ok=totp_matches(totp_key(session_key), submission.proof.totp, now),
         attempts_left=progress.state == rounds.SCANNING, window_ms=window_ms(config.qr_window_seconds),
         keep_until=keep_until(context), next_qr=next_qr)
     if isinstance(consumed, str):
         raise ScanRefused(consumed)
     # Shielded: once the QR is consumed, the commit (or the undo) finishes even
     # if this request is cancelled, so Valkey and PostgreSQL never disagree.
-    return await asyncio.shield(_record_or_undo(app, user, context, submission, consumed, next_qr))
+    return await asyncio.shield(_record_or_undo(app, user, context, submission, consumed, next_qr, submitted))
 
 
 async def _record_or_undo(app: web.Application, user: User, context: Row, submission: Submission,
-                          consumed: Consumed, next_qr: RoundQr | None) -> dict[str, Any]:
+                          consumed: Consumed, next_qr: RoundQr | None, submitted: str) -> dict[str, Any]:
     session_id = context["session_id"]
     try:
         reply, announcement = await _record_pass(app, user, context, submission.payload.round, consumed)
@@ -108,6 +138,11 @@ async def _record_or_undo(app: web.Application, user: User, context: Row, submis
             log.error("a consumed QR could not be given back; the student's next join issues a new one",
                       extra={"session_id": session_id, "user_id": user.id})
         raise
+    try:
+        await scan_replies.save(app[VALKEY], session_id, user.id, submitted, reply, keep_until=keep_until(context))
+    except RedisError:
+        # Recorded all the same; a resend of this scan is refused as used (not counted).
+        log.warning("could not remember a scan's reply", extra={"session_id": session_id, "user_id": user.id})
     await announcement()
     return reply
 

@@ -12,6 +12,7 @@ from asistencia.crypto import BASE45_ALPHABET, b64url_decode
 from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
+from asistencia.domain.rounds import MAX_ROUNDS
 from asistencia.domain.rut import normalize as normalize_rut
 from asistencia.validation import ID_RANGE, USER_ID_RANGE, Text
 
@@ -68,7 +69,7 @@ class CreateSessionSchema(marshmallow.Schema):
     room = Text(load_default="", validate=validate.Length(max=100))
     semester = Text(load_default="", validate=validate.Length(max=20))
     block = Text(load_default="", validate=validate.Length(max=50))
-    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, 10))
+    rounds = fields.Integer(load_default=3, strict=True, validate=validate.Range(1, MAX_ROUNDS))
     duration_minutes = fields.Integer(load_default=15, strict=True, validate=validate.Range(1, 600))
     late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(0, 600))

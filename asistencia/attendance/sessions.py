@@ -194,7 +194,7 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
         student = await registrations.student(cur, session_id, user_id)
     log.info("student reset", extra={"session_id": session_id, "user_id": user_id, "actor_id": actor.id})
     try:
-        key = await session_keys.load(app[VALKEY], user_id)
+        key = await session_keys.load(app[VALKEY], config.session_key_ring, user_id)
         if key is not None:
             qr = round_qr(key.key, session_id, user_id, after.current_round, time.time(), texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="fresh", keep_until=keep_until(session),

@@ -73,6 +73,8 @@ def progress_json(session: Row, registration: Row, *, attempts: int, status: str
                                registration["round_failures"])
     return {
         "session": student_session_json(session),
+        # Codes and proofs are sealed for this id (docs/protocol.md §1).
+        "student_id": registration["user_id"],
         "state": progress.state,
         "current_round": min(progress.current_round, session["rounds"]),
         "rounds_completed": progress.rounds_completed,
@@ -100,4 +102,6 @@ def student_json(row: Row) -> dict[str, Any]:
         "computed_status": row["computed_status"],
         "certainty": row["certainty"],
         "manual": row["marked_by"] is not None,
+        "shared_phone": row["shared_phone"],
+        "new_phone": row["new_phone"],
     }

@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 
 from asistencia.client.http import RequestRefused, decoded
-from asistencia.crypto import DecryptError, totp_at, totp_key
+from asistencia.crypto import DecryptError
 from asistencia.domain.proof import Proof, seal_proof
 from asistencia.domain.qr_payload import QrPayload, open_qr
 
@@ -70,7 +70,7 @@ class Scanner:
         self.current_round = 0
         self.state: str | None = None
         self.replies: list[dict[str, Any]] = []
-        self._opened: dict[str, QrPayload | None] = {}
+        self._opened: dict[tuple[str, int], QrPayload | None] = {}
         self._sightings: dict[int, Sighting] = {}
 
     @property
@@ -93,38 +93,43 @@ class Scanner:
 
     def _follow(self, progress: dict[str, Any]) -> None:
         self.session_id = progress["session"]["id"]
+        self.student_id = progress["student_id"]
         self.rounds = progress["session"]["rounds"]
         self.current_round = progress["current_round"]
         self.state = progress["state"]
 
-    def open(self, text: str) -> QrPayload | None:
-        """The payload if `text` is a code sealed for this phone, else None (remembered per text)."""
-        if text not in self._opened:
+    def open(self, text: str, round_: int) -> QrPayload | None:
+        """The payload if `text` is a code sealed for this phone, session and round, else None
+        (remembered per text and round)."""
+        if (text, round_) not in self._opened:
             if len(self._opened) >= REMEMBERED_TEXTS:
                 self._opened.clear()
             try:
-                self._opened[text] = open_qr(self.session_key, text)
+                self._opened[text, round_] = open_qr(self.session_key, text, session_id=self.session_id,
+                                                     student_id=self.student_id, round_=round_)
             except (DecryptError, ValueError):
-                self._opened[text] = None
-        return self._opened[text]
+                self._opened[text, round_] = None
+        return self._opened[text, round_]
 
     def see(self, texts: list[str]) -> None:
-        """Look at one frame: remember our codes by round (the latest sighting of each)."""
+        """Look at one frame: remember our codes of the current round and the next (the next
+        one can reach the screen before the current scan's reply), the latest sighting of each."""
         now = self.clock()
         for text in texts:
-            payload = self.open(text)
-            if payload is not None and payload.session_id == self.session_id:
-                self._sightings[payload.round] = Sighting(text, payload, now)
+            for round_ in range(self.current_round, min(self.current_round + 1, self.rounds) + 1):
+                payload = self.open(text, round_)
+                if payload is not None:
+                    self._sightings[round_] = Sighting(text, payload, now)
+                    break
 
     def sighting(self, round_: int) -> Sighting | None:
         """The latest sighting of our code for `round_`, if any."""
         return self._sightings.get(round_)
 
     def proof_for(self, payload: QrPayload, *, round_: int | None = None) -> str:
-        now = self.clock()
         proof = Proof(nonce=payload.nonce, round=payload.round if round_ is None else round_,
-                      totp=totp_at(totp_key(self.session_key), now), client_time=int(now * 1000))
-        return seal_proof(self.session_key, proof)
+                      client_time=int(self.clock() * 1000))
+        return seal_proof(self.session_key, proof, session_id=self.session_id, student_id=self.student_id)
 
     async def submit(self, text: str, proof: str) -> dict[str, Any]:
         """POST a scan as given (tests use this to send what an honest phone would not)."""

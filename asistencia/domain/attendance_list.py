@@ -70,6 +70,8 @@ def student_entry(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) 
         "rt_median_ms": row["rt_median_ms"],
         "certainty": row["certainty"],
         "failures": row["failures"],
+        "shared_phone": row["shared_phone"],
+        "new_phone": row["new_phone"],
         "status": registration_status(row["state"], row["outcome_status"]),
         "computed_status": row["computed_status"],
         "registered": True,

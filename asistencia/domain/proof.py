@@ -1,10 +1,13 @@
 """The proof a scanner sends with a QR text: it saw this code, with this device, now.
 
-proof = base64url(AES-256-GCM(session_key, JSON)) with the JSON
-    {"nonce": <base64url of the QR's 8-byte nonce>, "round": <int>,
-     "totp": "<6 digits>", "client_time": <unix ms>}
-Only the device holding the session key can make one. `client_time` is the
-phone's clock, reported for diagnostics and never trusted.
+proof = base64url(AES-256-GCM(session_key, JSON, associated data =
+                  v2 | proof | session | student | round)) with the JSON
+    {"nonce": <base64url of the QR's 8-byte nonce>, "client_time": <unix ms>}
+Only the device holding the session key can make one, and it opens only for
+the session, student and round it answers. `client_time` is the phone's
+clock, reported for diagnostics and never trusted (protocol v2 has no TOTP:
+one derived from the session key added nothing and failed phones with a
+wrong clock).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import marshmallow
 from marshmallow import fields, validate
 
-from asistencia.crypto import TOTP_DIGITS, b64url_decode, b64url_encode, open_sealed, seal
+from asistencia.crypto import PROOF, associated_data, b64url_decode, b64url_encode, open_sealed, seal
 from asistencia.domain.qr_payload import NONCE_BYTES
 
 
@@ -27,7 +30,6 @@ class ProofMalformed(ValueError):
 class Proof:
     nonce: bytes
     round: int
-    totp: str
     client_time: int
 
 
@@ -44,23 +46,26 @@ class _Nonce(fields.Field):
 
 class _ProofSchema(marshmallow.Schema):
     nonce = _Nonce(required=True)
-    round = fields.Integer(required=True, strict=True, validate=validate.Range(1, 255))
-    totp = fields.String(required=True, validate=validate.Regexp(rf"^[0-9]{{{TOTP_DIGITS}}}$"))
     client_time = fields.Integer(required=True, strict=True, validate=validate.Range(0, 2**53))
 
 
 _SCHEMA = _ProofSchema()
 
 
-def seal_proof(session_key: bytes, proof: Proof) -> str:
-    body = {"nonce": b64url_encode(proof.nonce), "round": proof.round, "totp": proof.totp,
-            "client_time": proof.client_time}
-    return b64url_encode(seal(session_key, json.dumps(body, separators=(",", ":")).encode()))
+def proof_associated_data(session_id: int, student_id: int, round_: int) -> bytes:
+    return associated_data(PROOF, session_id, student_id, round_)
 
 
-def open_proof(session_key: bytes, sealed: bytes) -> Proof:
-    """DecryptError when not sealed under this key; ProofMalformed when it opens to something else."""
-    plaintext = open_sealed(session_key, sealed)
+def seal_proof(session_key: bytes, proof: Proof, *, session_id: int, student_id: int) -> str:
+    body = {"nonce": b64url_encode(proof.nonce), "client_time": proof.client_time}
+    associated = proof_associated_data(session_id, student_id, proof.round)
+    return b64url_encode(seal(session_key, json.dumps(body, separators=(",", ":")).encode(), associated))
+
+
+def open_proof(session_key: bytes, sealed: bytes, *, session_id: int, student_id: int, round_: int) -> Proof:
+    """DecryptError when not sealed under this key for this session, student and round;
+    ProofMalformed when it opens to something else than a proof."""
+    plaintext = open_sealed(session_key, sealed, proof_associated_data(session_id, student_id, round_))
     try:
         data = json.loads(plaintext)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -71,4 +76,4 @@ def open_proof(session_key: bytes, sealed: bytes) -> Proof:
         loaded = _SCHEMA.load(data)
     except marshmallow.ValidationError as exc:
         raise ProofMalformed(str(exc.normalized_messages())) from None
-    return Proof(**loaded)
+    return Proof(round=round_, **loaded)

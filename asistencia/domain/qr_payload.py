@@ -2,8 +2,12 @@
 
 plaintext (22 bytes, big-endian):
     version u8 | session_id u32 | student_id u32 | round u8 | issued_at u32 (unix s) | nonce 8 bytes
-sealed = AES-256-GCM(session_key): iv (12) || ciphertext (22) || tag (16)  -> 50 bytes
+sealed = AES-256-GCM(session_key, associated data = v2 | code | session | student | round):
+         iv (12) || ciphertext (22) || tag (16)                             -> 50 bytes
 text   = base45(sealed)                                                     -> 75 characters
+
+The associated data means a code opens only for the session, student and
+round it was made for, and never as a proof (docs/protocol.md §1).
 
 One payload (one nonce) is sealed several times, each with a fresh IV: every
 showing of a code projects a text of its own, so the server knows which
@@ -21,9 +25,10 @@ import hashlib
 import os
 import struct
 
-from asistencia.crypto import DecryptError, base45_decode, base45_encode, open_sealed, seal
+from asistencia.crypto import (CODE, PROTOCOL_VERSION, DecryptError, associated_data, base45_decode, base45_encode,
+                               open_sealed, seal)
 
-VERSION = 1
+VERSION = PROTOCOL_VERSION
 NONCE_BYTES = 8
 _LAYOUT = struct.Struct(">BIIBI8s")
 PLAINTEXT_BYTES = _LAYOUT.size  # 22
@@ -70,20 +75,29 @@ def new_payload(session_id: int, student_id: int, round_: int, issued_at: float)
     return QrPayload(session_id, student_id, round_, int(issued_at), os.urandom(NONCE_BYTES))
 
 
+def code_associated_data(session_id: int, student_id: int, round_: int) -> bytes:
+    return associated_data(CODE, session_id, student_id, round_)
+
+
 def seal_qr(session_key: bytes, payload: QrPayload) -> str:
-    return base45_encode(seal(session_key, pack(payload)))
+    associated = code_associated_data(payload.session_id, payload.student_id, payload.round)
+    return base45_encode(seal(session_key, pack(payload), associated))
 
 
-def open_qr(session_key: bytes, text: str) -> QrPayload:
-    """DecryptError when the text is not a code sealed for this key (a decoy, someone
-    else's, or not base45 of the right size); ValueError when it opens but is not a payload."""
+def open_qr(session_key: bytes, text: str, *, session_id: int, student_id: int, round_: int) -> QrPayload:
+    """DecryptError when the text is not a code sealed with this key for this session,
+    student and round (a decoy, someone else's, another round's, or not base45 of the
+    right size); ValueError when it opens but is not a payload saying the same."""
     try:
         sealed = base45_decode(text)
     except ValueError:
         raise DecryptError("not base45") from None
     if len(sealed) != SEALED_BYTES:
         raise DecryptError("wrong size")
-    return unpack(open_sealed(session_key, sealed))
+    payload = unpack(open_sealed(session_key, sealed, code_associated_data(session_id, student_id, round_)))
+    if (payload.session_id, payload.student_id, payload.round) != (session_id, student_id, round_):
+        raise ValueError("QR payload disagrees with its associated data")
+    return payload
 
 
 @dataclasses.dataclass(frozen=True)

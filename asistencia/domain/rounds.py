@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
+# A class session has 1–MAX_ROUNDS rounds (SPEC §3.3).
+MAX_ROUNDS = 10
+
 SCANNING = "scanning"
 COMPLETED = "completed"
 FAILED = "failed"

@@ -2,7 +2,12 @@
 
 They run first, in SPEC §3.5 order (after the network rule of the session):
 the proof opens under the key and is well formed; the QR opens under the same
-key, is for this session and student; the proof is about this QR. The checks
+key, is for this session and student; the proof is about this QR. Both are
+sealed with associated data naming the session, student and round, so the
+proof is opened for the student's current round first and, only if that
+fails, for every other round a session can have (at most ten tries of a
+60-byte AES-GCM open): a proof for another round is the phone's own doing (ROUND_MISMATCH),
+one that opens for none did not come from this phone (PROOF_INVALID). The checks
 that need the pool's shared state (exists, projected, window, used, round,
 attempts) follow in one atomic Valkey script.
 """
@@ -10,12 +15,13 @@ attempts) follow in one atomic Valkey script.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from asistencia.crypto import DecryptError
 from asistencia.domain.networks import is_allowed
 from asistencia.domain.proof import Proof, ProofMalformed, open_proof
 from asistencia.domain.qr_payload import QrPayload, open_qr
+from asistencia.domain.rounds import MAX_ROUNDS
 
 
 class ScanRefused(Exception):
@@ -32,25 +38,43 @@ class Submission:
     proof: Proof
 
 
-def check(*, session_key: bytes, session_id: int, student_id: int, qr_text: str, sealed_proof: bytes,
-          remote: str | None, allowed_networks: Sequence[str]) -> Submission:
+def check(*, session_key: bytes, session_id: int, student_id: int, current_round: int, qr_text: str,
+          sealed_proof: bytes, remote: str | None, allowed_networks: Sequence[str]) -> Submission:
     if not is_allowed(remote, allowed_networks):
         raise ScanRefused("NETWORK_NOT_ALLOWED")
+    proof = _open_proof(session_key, sealed_proof, session_id=session_id, student_id=student_id,
+                        current_round=current_round)
     try:
-        proof = open_proof(session_key, sealed_proof)
-    except DecryptError:
-        raise ScanRefused("PROOF_INVALID") from None
-    except ProofMalformed:
-        raise ScanRefused("PROOF_MALFORMED") from None
-    try:
-        payload = open_qr(session_key, qr_text)
+        payload = _open_code(session_key, qr_text, session_id=session_id, student_id=student_id,
+                             rounds=dict.fromkeys((proof.round, current_round)))
     except DecryptError:
         raise ScanRefused("QR_NOT_YOURS") from None
     except ValueError:
         # It opened under the student's own key, so the student's device made it: not a code we issued.
         raise ScanRefused("QR_UNKNOWN") from None
-    if payload.session_id != session_id or payload.student_id != student_id:
-        raise ScanRefused("QR_NOT_YOURS")
     if payload.nonce != proof.nonce:
         raise ScanRefused("PROOF_MISMATCH")
     return Submission(payload, proof)
+
+
+def _open_proof(session_key: bytes, sealed: bytes, *, session_id: int, student_id: int, current_round: int) -> Proof:
+    for round_ in (current_round, *(r for r in range(1, MAX_ROUNDS + 1) if r != current_round)):
+        try:
+            return open_proof(session_key, sealed, session_id=session_id, student_id=student_id, round_=round_)
+        except DecryptError:
+            continue
+        except ProofMalformed:
+            raise ScanRefused("PROOF_MALFORMED") from None
+    raise ScanRefused("PROOF_INVALID")
+
+
+def _open_code(session_key: bytes, qr_text: str, *, session_id: int, student_id: int,
+               rounds: Iterable[int]) -> QrPayload:
+    """The code opened for the proof's round or else the current one (a proof for
+    another round than its code's is the pool's ROUND_MISMATCH)."""
+    for round_ in rounds:
+        try:
+            return open_qr(session_key, qr_text, session_id=session_id, student_id=student_id, round_=round_)
+        except DecryptError:
+            continue
+    raise DecryptError("not a code of this student")

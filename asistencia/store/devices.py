@@ -2,8 +2,10 @@
 
 A device goes pending → enrolled → revoked; every change writes a
 `device_audit` row saying who (actor), why (reason) and when. At most one
-device per student is enrolled (a partial unique index); enrolling a new
-one revokes the others in the same transaction.
+device per student is enrolled and at most one pending (partial unique
+indexes). A student's first phone is enrolled at once; one that replaces an
+enrolled phone stays pending until its `activates_at` (the cool-off) or a
+professor's approval, and then revokes the others in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from asistencia.passkeys import Registration
 
 # Revocation reasons, as written to the audit trail and shown to the student.
 REPLACED = "replaced_by_new_device"
+SUPERSEDED = "superseded_by_new_device"
 BY_OWNER = "revoked_by_owner"
 CLONE_SUSPECTED = "clone_suspected"
 
@@ -40,11 +43,13 @@ class Device:
     revoked_at: datetime.datetime | None
     revoked_reason: str | None
     last_login_at: datetime.datetime | None
+    activates_at: datetime.datetime | None = None  # when a pending replacement counts by itself
 
 
 _SELECT = """
 SELECT d.id, d.user_id, d.credential_id, d.public_key, d.sign_count, d.aaguid::text AS aaguid,
     d.transports, d.fingerprint, d.status, d.created_at, d.enrolled_at, d.revoked_at, d.last_login_at,
+    d.activates_at,
     (SELECT a.reason FROM device_audit a
       WHERE a.device_id = d.id AND a.to_status = 'revoked'
       ORDER BY a.at DESC, a.id DESC LIMIT 1) AS revoked_reason
@@ -102,17 +107,45 @@ async def by_credential(pool: aiopg.Pool, credential_id: bytes) -> Device | None
     return found[0] if found else None
 
 
+async def serves_another(cur, fingerprint: str, user_id: int) -> bool:
+    """Whether the phone `fingerprint` is live (enrolled or pending) for another student.
+
+    Takes a transaction-scoped lock on the fingerprint first, so two students
+    enrolling from one phone at once take turns and the second sees the first.
+    """
+    await cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('device-fingerprint|' || %(fp)s, 0))",
+                      {"fp": fingerprint})
+    await cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE fingerprint = %(fp)s AND user_id <> %(user_id)s "
+        "AND status IN ('enrolled', 'pending')) AS taken",
+        {"fp": fingerprint, "user_id": user_id},
+    )
+    return (await cur.fetchone())["taken"]
+
+
+async def active_id(cur, user_id: int) -> int | None:
+    """The id of the student's active (enrolled) device, if any."""
+    await cur.execute("SELECT id FROM devices WHERE user_id = %(user_id)s AND status = 'enrolled'",
+                      {"user_id": user_id})
+    row = await cur.fetchone()
+    return None if row is None else row["id"]
+
+
 async def lock(cur, device_id: int) -> Device:
     """The device row, locked until the transaction ends (logins and revocations serialise on it)."""
     return (await _select(cur, "d.id = %(id)s FOR UPDATE OF d", {"id": device_id}))[0]
 
 
-async def enroll(cur, user_id: int, registration: Registration, fingerprint: str) -> Device | None:
-    """Register, revoke the student's other devices, enroll; None if the credential is already known.
+async def enroll(cur, user_id: int, registration: Registration, fingerprint: str, *,
+                 cool_off_hours: float) -> Device | None:
+    """Register the device: enrolled at once (revoking the student's others) when it is their
+    first or there is no cool-off, else pending until the cool-off ends (a pending device it
+    supersedes is revoked). None if the credential is already known.
 
     Call inside a transaction that has locked the student's `users` row, so a
     student's concurrent enrollments take turns.
     """
+    await revoke(cur, user_id=user_id, actor_id=user_id, reason=SUPERSEDED, pending_only=True)
     await cur.execute(
         "INSERT INTO devices (user_id, credential_id, public_key, sign_count, aaguid, transports, fingerprint) "
         "VALUES (%(user_id)s, %(credential_id)s, %(public_key)s, %(sign_count)s, %(aaguid)s::uuid, "
@@ -126,20 +159,77 @@ async def enroll(cur, user_id: int, registration: Registration, fingerprint: str
     if row is None:
         return None
     device_id = row["id"]
-    await _audit(cur, device_id=device_id, user_id=user_id, actor_id=user_id, action="registered",
-                 to_status="pending", detail={"aaguid": registration.aaguid, "fingerprint": fingerprint})
-    await revoke(cur, user_id=user_id, actor_id=user_id, reason=REPLACED, keep=device_id,
-                 detail={"replaced_by": device_id})
-    await cur.execute("UPDATE devices SET status = 'enrolled', enrolled_at = now() WHERE id = %(id)s",
-                      {"id": device_id})
-    await _audit(cur, device_id=device_id, user_id=user_id, actor_id=user_id, action="enrolled",
-                 from_status="pending", to_status="enrolled")
+    replacing = await active_id(cur, user_id)
+    if replacing is not None and cool_off_hours > 0:
+        await cur.execute("UPDATE devices SET activates_at = now() + make_interval(secs => %(seconds)s) "
+                          "WHERE id = %(id)s RETURNING activates_at",
+                          {"id": device_id, "seconds": cool_off_hours * 3600})
+        activates_at = (await cur.fetchone())["activates_at"]
+        await _audit(cur, device_id=device_id, user_id=user_id, actor_id=user_id, action="registered",
+                     to_status="pending", detail={"aaguid": registration.aaguid, "fingerprint": fingerprint,
+                                                  "replaces": replacing, "activates_at": activates_at.isoformat()})
+    else:
+        await _audit(cur, device_id=device_id, user_id=user_id, actor_id=user_id, action="registered",
+                     to_status="pending", detail={"aaguid": registration.aaguid, "fingerprint": fingerprint})
+        await _activate(cur, device_id, user_id=user_id, actor_id=user_id)
     return (await _select(cur, "d.id = %(id)s", {"id": device_id}))[0]
 
 
+async def _activate(cur, device_id: int, *, user_id: int, actor_id: int, reason: str = "") -> list[int]:
+    """Make a pending device the student's enrolled one; returns the ids of the devices it revoked."""
+    replaced = await revoke(cur, user_id=user_id, actor_id=actor_id, reason=REPLACED, keep=device_id,
+                            detail={"replaced_by": device_id})
+    await cur.execute("UPDATE devices SET status = 'enrolled', enrolled_at = now() WHERE id = %(id)s",
+                      {"id": device_id})
+    await _audit(cur, device_id=device_id, user_id=user_id, actor_id=actor_id, action="enrolled",
+                 from_status="pending", to_status="enrolled", reason=reason)
+    return replaced
+
+
+async def activate_due(cur, user_id: int) -> list[int]:
+    """Enroll the student's pending device if its cool-off is over; the ids of the devices it revoked."""
+    await cur.execute("SELECT id FROM devices WHERE user_id = %(user_id)s AND status = 'pending' "
+                      "AND activates_at <= now() FOR UPDATE", {"user_id": user_id})
+    row = await cur.fetchone()
+    if row is None:
+        return []
+    return await _activate(cur, row["id"], user_id=user_id, actor_id=user_id, reason="cool_off_elapsed")
+
+
+async def approve(cur, device_id: int, actor_id: int) -> tuple[Device, list[int]] | None:
+    """A professor's or admin's approval: the pending device counts now. (the device, now
+    enrolled; the ids of the devices it revoked); None if no such device is pending."""
+    found = await _select(cur, "d.id = %(id)s FOR UPDATE OF d", {"id": device_id})
+    if not found or found[0].status != "pending":
+        return None
+    device = found[0]
+    await _audit(cur, device_id=device_id, user_id=device.user_id, actor_id=actor_id, action="approved",
+                 detail={"activates_at": device.activates_at and device.activates_at.isoformat()})
+    replaced = await _activate(cur, device_id, user_id=device.user_id, actor_id=actor_id, reason="approved")
+    return (await _select(cur, "d.id = %(id)s", {"id": device_id}))[0], replaced
+
+
+async def pending_of(pool: aiopg.Pool, user_id: int) -> Device | None:
+    """The student's device waiting to replace their enrolled one, if any."""
+    async with cursor(pool) as cur:
+        found = await _select(cur, "d.user_id = %(user_id)s AND d.status = 'pending'", {"user_id": user_id})
+    return found[0] if found else None
+
+
+async def pending_replacements(pool: aiopg.Pool) -> list[dict[str, Any]]:
+    """Every device waiting to replace a student's phone, oldest first, with the student's name."""
+    async with cursor(pool) as cur:
+        await cur.execute(
+            "SELECT d.id, d.user_id, u.username, u.full_name, d.created_at, d.activates_at "
+            "FROM devices d JOIN users u ON u.id = d.user_id WHERE d.status = 'pending' ORDER BY d.created_at, d.id")
+        return await cur.fetchall()
+
+
 async def revoke(cur, *, user_id: int, actor_id: int | None, reason: str, only: int | None = None,
-                 keep: int | None = None, detail: dict[str, Any] | None = None) -> list[int]:
-    """Revoke the student's live devices (just `only`, or all but `keep`), one audit row each.
+                 keep: int | None = None, pending_only: bool = False,
+                 detail: dict[str, Any] | None = None) -> list[int]:
+    """Revoke the student's live devices (just `only`, or all but `keep`, or only the pending
+    ones), one audit row each.
 
     Returns the ids that changed; a device already revoked is left alone.
     """
@@ -150,6 +240,7 @@ async def revoke(cur, *, user_id: int, actor_id: int | None, reason: str, only: 
              WHERE user_id = %(user_id)s AND status <> 'revoked'
                AND (%(only)s::bigint IS NULL OR id = %(only)s)
                AND id IS DISTINCT FROM %(keep)s::bigint
+               AND (NOT %(pending_only)s OR status = 'pending')
              FOR UPDATE
         ), revoked AS (
             UPDATE devices d SET status = 'revoked', revoked_at = now()
@@ -162,7 +253,7 @@ async def revoke(cur, *, user_id: int, actor_id: int | None, reason: str, only: 
         RETURNING device_id
         """,
         {"user_id": user_id, "actor_id": actor_id, "reason": reason, "only": only, "keep": keep,
-         "detail": Json(detail or {})},
+         "pending_only": pending_only, "detail": Json(detail or {})},
     )
     return [row["device_id"] for row in await cur.fetchall()]
 

@@ -107,7 +107,7 @@ class QrPool:
         return bool(added)
 
     async def consume(self, session_id: int, *, entry_id: str, text: str, owner: int, expected_round: int,
-                      proof_round: int, totp_ok: bool, attempts_left: bool, window_ms: int, keep_until: int,
+                      proof_round: int, attempts_left: bool, window_ms: int, keep_until: int,
                       next_qr: RoundQr | None) -> Consumed | str:
         """Check and use up a QR in one step: a `Consumed`, or the code of the first failed check.
 
@@ -117,7 +117,7 @@ class QrPool:
         following = ([next_qr.entry_id, next_qr.round, next_qr.key_id, ",".join(next_qr.texts)] if next_qr
                      else ["", "", "", ""])
         reply = await self._consumes.submit((self.keys(session_id), [
-            entry_id, text, owner, expected_round, proof_round, _flag(totp_ok), _flag(attempts_left), window_ms,
+            entry_id, text, owner, expected_round, proof_round, _flag(attempts_left), window_ms,
             keep_until, *following]))
         if isinstance(reply, Exception):
             raise reply

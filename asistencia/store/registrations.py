@@ -41,13 +41,16 @@ async def join(cur, *, session_id: int, user_id: int, device_id: int, origin_ip:
 
 async def scan_contexts(cur, wanted: Sequence[tuple[int, int]]) -> list[Row | None]:
     """What a scan checks before anything else, for each (session id, user id) in
-    one statement: the session (None if there is none) and the student's
-    registration in it (registration columns None if not joined)."""
+    one statement: the session (None if there is none), the student's
+    registration in it (registration columns None if not joined) and the id of
+    the student's active device (a session key of any other is refused)."""
     await cur.execute(
         """
         SELECT w.i, s.id AS session_id, s.status = 'active' AND s.ends_at > now() AS session_open, s.rounds,
                s.created_at AS started_at, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
-               s.ends_at, r.id, r.state, r.current_round, r.round_failures, r.joined_at
+               s.ends_at, r.id, r.state, r.current_round, r.round_failures, r.joined_at,
+               (SELECT d.id FROM devices d WHERE d.user_id = w.user_id AND d.status = 'enrolled')
+                 AS active_device_id
           FROM unnest(%(s)s::bigint[], %(u)s::bigint[]) WITH ORDINALITY AS w(session_id, user_id, i)
           JOIN class_sessions s ON s.id = w.session_id
           LEFT JOIN registrations r ON r.session_id = s.id AND r.user_id = w.user_id
@@ -190,8 +193,23 @@ async def record_reset(cur, *, registration_id: int, actor_id: int, round_: int)
     )
 
 
+# What a professor should look at twice (SPEC §3.1): the phone the student joined with also
+# served another student of this session (one phone id, two students), or it replaced an
+# earlier phone of theirs within a day before joining.
+PHONE_FLAGS = """
+    EXISTS (SELECT 1 FROM registrations r2
+              JOIN devices d2 ON d2.id = r2.device_id
+              JOIN devices d ON d.id = r.device_id
+             WHERE r2.session_id = r.session_id AND r2.user_id <> r.user_id
+               AND d2.fingerprint = d.fingerprint) AS shared_phone,
+    EXISTS (SELECT 1 FROM devices d
+             WHERE d.id = r.device_id AND d.enrolled_at > r.joined_at - interval '24 hours'
+               AND EXISTS (SELECT 1 FROM devices older WHERE older.user_id = d.user_id AND older.id < d.id))
+      AS new_phone
+"""
+
 _STUDENT = f"""
-    SELECT {_COLUMNS}, u.username, u.full_name, {_OUTCOME_COLUMNS}
+    SELECT {_COLUMNS}, u.username, u.full_name, {_OUTCOME_COLUMNS}, {PHONE_FLAGS}
       FROM registrations r
       JOIN users u ON u.id = r.user_id
       LEFT JOIN outcomes o ON o.registration_id = r.id

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asistencia.store.registrations import PHONE_FLAGS
 from asistencia.tokens import User
 
 Row = dict[str, Any]
@@ -60,7 +61,7 @@ WITH live AS (
      GROUP BY rd.registration_id
 )
 SELECT r.id AS registration_id, r.user_id, u.username, u.full_name, r.joined_at,
-       host(r.origin_ip) AS origin_ip, r.state, r.current_round, r.failures, r.marked_by,
+       host(r.origin_ip) AS origin_ip, r.state, r.current_round, r.failures, r.marked_by, """ + PHONE_FLAGS + """,
        o.status AS outcome_status, o.computed_status, o.certainty,
        CASE WHEN o.computed_status IS NULL THEN COALESCE(live.rounds_completed, 0)
             ELSE o.rounds_completed END AS rounds_completed,

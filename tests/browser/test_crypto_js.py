@@ -8,13 +8,12 @@ import pytest
 
 from asistencia import crypto
 from tests.browser.harness import call_module
+from tests.protocol_vectors import protocol_vectors
 
 pytestmark = pytest.mark.browser
 
 RFC9285_VECTORS = [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0")]
-# RFC 6238 appendix B, HMAC-SHA256 column, last six digits.
-RFC6238_SHA256 = [(59, "119246"), (1111111109, "084774"), (1111111111, "062674"), (1234567890, "819424"),
-                  (2000000000, "698825"), (20000000000, "737706")]
+AD = crypto.associated_data(crypto.CODE, 7, 8, 1)
 
 
 async def test_base45_matches_rfc9285_and_python(page):
@@ -72,31 +71,30 @@ async def test_session_key_agrees_with_python_both_ways(page):
 
     server_key = crypto.new_ecdh_key()
     session_key = crypto.derive_session_key(server_key, js_public, credential_id)
-    from_python = crypto.seal(session_key, "sellado en Python · ñandú".encode())
-    moments = [0, 29, 30, 1_764_000_000, 1_764_000_017.9, 20_000_000_000]
+    from_python = crypto.seal(session_key, "sellado en Python · ñandú".encode(), AD)
 
-    result = await call_module(page, "crypto.js", """async (c, {serverPublic, credentialId, sealed, moments}) => {
+    result = await call_module(page, "crypto.js", """async (c, {serverPublic, credentialId, sealed}) => {
         const session = await c.deriveSessionKey(window.loginKeys.privateKey, c.b64urlDecode(serverPublic), credentialId);
-        const opened = new TextDecoder().decode(await c.openSealed(session.sealKey, c.b64urlDecode(sealed)));
-        const fromJs = await c.seal(session.sealKey, new TextEncoder().encode("sellado en el navegador"));
+        const ad = c.associatedData(c.CODE, 7, 8, 1);
+        const opened = new TextDecoder().decode(await c.openSealed(session.sealKey, c.b64urlDecode(sealed), ad));
+        const fromJs = await c.seal(session.sealKey, new TextEncoder().encode("sellado en el navegador"), ad);
         return {
             opened,
             sealed: c.b64urlEncode(fromJs),
-            totps: await Promise.all(moments.map((t) => c.totpAt(session.totpKey, t))),
-            extractable: [session.sealKey.extractable, session.totpKey.extractable],
-            usages: [session.sealKey.usages.sort(), session.totpKey.usages],
+            keys: Object.keys(session),
+            extractable: session.sealKey.extractable,
+            usages: session.sealKey.usages.sort(),
         };
     }""", {"serverPublic": crypto.b64url_encode(crypto.public_key_raw(server_key)), "credentialId": credential_id,
-           "sealed": crypto.b64url_encode(from_python), "moments": moments})
+           "sealed": crypto.b64url_encode(from_python)})
 
     assert result["opened"] == "sellado en Python · ñandú"
     sealed = crypto.b64url_decode(result["sealed"])
     assert len(sealed) == crypto.IV_BYTES + len("sellado en el navegador") + crypto.TAG_BYTES
-    assert crypto.open_sealed(session_key, sealed) == b"sellado en el navegador"
-    totp_key = crypto.totp_key(session_key)
-    assert result["totps"] == [crypto.totp_at(totp_key, t) for t in moments]
-    assert result["extractable"] == [False, False]
-    assert result["usages"] == [["decrypt", "encrypt"], ["sign"]]
+    assert crypto.open_sealed(session_key, sealed, AD) == b"sellado en el navegador"
+    assert result["keys"] == ["sealKey"]
+    assert result["extractable"] is False
+    assert result["usages"] == ["decrypt", "encrypt"]
 
 
 async def test_a_different_credential_id_gives_a_different_key(page):
@@ -106,14 +104,15 @@ async def test_a_different_credential_id_gives_a_different_key(page):
         const session = await c.deriveSessionKey(keys.privateKey, c.b64urlDecode(serverPublic), "credencial-B");
         return {
             publicKey: c.b64urlEncode(await c.publicKeyRaw(keys)),
-            sealed: c.b64urlEncode(await c.seal(session.sealKey, new Uint8Array([1, 2, 3]))),
+            sealed: c.b64urlEncode(await c.seal(session.sealKey, new Uint8Array([1, 2, 3]), c.associatedData(c.CODE, 7, 8, 1))),
         };
     }""", crypto.b64url_encode(crypto.public_key_raw(server_key)))
     js_public = crypto.b64url_decode(result["publicKey"])
     sealed = crypto.b64url_decode(result["sealed"])
-    assert crypto.open_sealed(crypto.derive_session_key(server_key, js_public, "credencial-B"), sealed) == b"\x01\x02\x03"
+    assert crypto.open_sealed(crypto.derive_session_key(server_key, js_public, "credencial-B"), sealed, AD) \
+        == b"\x01\x02\x03"
     with pytest.raises(crypto.DecryptError):
-        crypto.open_sealed(crypto.derive_session_key(server_key, js_public, "credencial-A"), sealed)
+        crypto.open_sealed(crypto.derive_session_key(server_key, js_public, "credencial-A"), sealed, AD)
 
 
 async def test_open_sealed_refuses_what_is_not_ours(page):
@@ -122,19 +121,23 @@ async def test_open_sealed_refuses_what_is_not_ours(page):
         const peer = await c.newEcdhKeyPair();
         const session = await c.deriveSessionKey(mine.privateKey, await c.publicKeyRaw(peer), "cred");
         const other = await c.deriveSessionKey(mine.privateKey, await c.publicKeyRaw(peer), "other-cred");
-        const sealed = await c.seal(session.sealKey, new TextEncoder().encode("hola"));
+        const ad = c.associatedData(c.CODE, 7, 8, 1);
+        const sealed = await c.seal(session.sealKey, new TextEncoder().encode("hola"), ad);
         const tampered = sealed.slice();
         tampered[20] ^= 1;
-        const attempt = (key, blob) => c.openSealed(key, blob).then(
+        const attempt = (key, blob, associated = ad) => c.openSealed(key, blob, associated).then(
             (plain) => new TextDecoder().decode(plain), (e) => `${e.name}: ${e instanceof c.DecryptError}`);
         return Promise.all([
             attempt(session.sealKey, sealed),
             attempt(session.sealKey, tampered),
             attempt(other.sealKey, sealed),
             attempt(session.sealKey, sealed.subarray(0, 27)),
+            attempt(session.sealKey, sealed, c.associatedData(c.PROOF, 7, 8, 1)),
+            attempt(session.sealKey, sealed, c.associatedData(c.CODE, 7, 8, 2)),
+            attempt(session.sealKey, sealed, c.associatedData(c.CODE, 7, 9, 1)),
         ]);
     }""")
-    assert result == ["hola", "DecryptError: true", "DecryptError: true", "DecryptError: true"]
+    assert result == ["hola"] + ["DecryptError: true"] * 6
 
 
 async def test_import_public_key_raw_refuses_what_python_refuses(page):
@@ -160,12 +163,27 @@ async def test_login_challenge_matches_python(page):
     assert result == crypto.b64url_encode(crypto.login_challenge(server_challenge, client_public))
 
 
-async def test_totp_matches_rfc6238_sha256_vectors(page):
-    seed = b"12345678901234567890123456789012"
-    result = await call_module(page, "crypto.js", """async (c, {seed, moments}) => {
-        const key = await crypto.subtle.importKey(
-            "raw", new TextEncoder().encode(seed), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-        return Promise.all(moments.map((t) => c.totpAt(key, t)));
-    }""", {"seed": seed.decode(), "moments": [t for t, _ in RFC6238_SHA256]})
-    assert result == [code for _, code in RFC6238_SHA256]
-    assert [crypto.totp_at(seed, t) for t, _ in RFC6238_SHA256] == result
+async def test_the_protocol_v2_vectors_of_docs_protocol_md(page):
+    """docs/protocol.md §7, in the pages' own code: the client's fixed ECDH key and the server's
+    public key give the session key that opens the vector code and proof, and nothing else."""
+    v = protocol_vectors()
+    client_public = bytes.fromhex(v["client_public_key"])
+    jwk = {"kty": "EC", "crv": "P-256", "d": crypto.b64url_encode(bytes.fromhex(v["client_private_key"])),
+           "x": crypto.b64url_encode(client_public[1:33]), "y": crypto.b64url_encode(client_public[33:])}
+    result = await call_module(page, "crypto.js", """async (c, {jwk, v}) => {
+        const fromHex = (hex) => Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16));
+        const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+        const own = await crypto.subtle.importKey("jwk", jwk, { name: "ECDH", namedCurve: "P-256" }, false,
+                                                  ["deriveBits"]);
+        const session = await c.deriveSessionKey(own, fromHex(v.server_public_key), v.credential_id);
+        const codeAd = c.associatedData(c.CODE, v.session_id, v.student_id, v.round);
+        const proofAd = c.associatedData(c.PROOF, v.session_id, v.student_id, v.round);
+        const payload = await c.openSealed(session.sealKey, c.base45Decode(v.code_text), codeAd);
+        const proof = await c.openSealed(session.sealKey, c.b64urlDecode(v.proof), proofAd);
+        const refused = await c.openSealed(session.sealKey, c.base45Decode(v.code_text), proofAd).then(
+            () => "opened", (e) => e.name);
+        return { codeAd: hex(codeAd), proofAd: hex(proofAd), payload: hex(payload),
+                 proof: new TextDecoder().decode(proof), refused };
+    }""", {"jwk": jwk, "v": v})
+    assert result == {"codeAd": v["code_associated_data"], "proofAd": v["proof_associated_data"],
+                      "payload": v["code_payload"], "proof": v["proof_plaintext"], "refused": "DecryptError"}

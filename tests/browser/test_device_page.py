@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from asistencia import crypto
+from asistencia.appkeys import CONFIG
 from asistencia.demo import DEMO_USERS
 from asistencia.store import session_keys
 from asistencia.tokens import mint_token
@@ -22,6 +23,7 @@ from tests.browser.harness import add_virtual_authenticator, call_module, save_s
 pytestmark = pytest.mark.browser
 
 STUDENT = next(user for user in DEMO_USERS if user.role == "alumno")
+PROFESSOR = next(user for user in DEMO_USERS if user.role == "profesor")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
 DEVICE_PAGE = "/asistencia/device?as=alumno"
@@ -61,13 +63,15 @@ async def as_student(server, method: str, path: str):
 SEAL_IN_PAGE = """async (login, message) => {
     const crypto = await import("/static/js/lib/crypto.js");
     const session = login.currentSession();
-    const sealed = await crypto.seal(session.sealKey, new TextEncoder().encode(message));
+    const ad = crypto.associatedData(crypto.PROOF, 7, 8, 1);
+    const sealed = await crypto.seal(session.sealKey, new TextEncoder().encode(message), ad);
     return { sealed: crypto.b64urlEncode(sealed), credentialId: session.credentialId, expiresAt: session.expiresAt };
 }"""
 
 OPEN_IN_PAGE = """async (login, sealed) => {
     const crypto = await import("/static/js/lib/crypto.js");
-    const plain = await crypto.openSealed(login.currentSession().sealKey, crypto.b64urlDecode(sealed));
+    const ad = crypto.associatedData(crypto.CODE, 7, 8, 1);
+    const plain = await crypto.openSealed(login.currentSession().sealKey, crypto.b64urlDecode(sealed), ad);
     return new TextDecoder().decode(plain);
 }"""
 
@@ -88,7 +92,7 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     await expect(mine).to_contain_text("Aún sin sesiones del día")
 
     await log_in(page)
-    stored = await session_keys.load(server.app[VALKEY], STUDENT.id)
+    stored = await session_keys.load(server.app[VALKEY], server.app[CONFIG].session_key_ring, STUDENT.id)
     ends = datetime.datetime.fromtimestamp(stored.expires_at, zoneinfo.ZoneInfo(server.config.timezone))
     await expect(page.locator("#access-text")).to_have_text(
         f"La sesión del día de este teléfono está activa hasta las {ends:%H:%M}.")
@@ -96,11 +100,12 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
 
     # The key the page derived is the one the server stored: each side opens what the other sealed.
     from_page = await call_module(page, "device_login.js", SEAL_IN_PAGE, "sellado en el teléfono · ñandú")
-    assert crypto.open_sealed(stored.key, crypto.b64url_decode(from_page["sealed"])) \
+    assert crypto.open_sealed(stored.key, crypto.b64url_decode(from_page["sealed"]),
+                              crypto.associated_data(crypto.PROOF, 7, 8, 1)) \
         == "sellado en el teléfono · ñandú".encode()
     assert (from_page["credentialId"], from_page["expiresAt"]) == (stored.credential_id, stored.expires_at)
     message = os.urandom(8).hex()
-    from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode()))
+    from_server = crypto.b64url_encode(crypto.seal(stored.key, message.encode(), crypto.associated_data(crypto.CODE, 7, 8, 1)))
     assert await call_module(page, "device_login.js", OPEN_IN_PAGE, from_server) == message
 
     await expect(mine.locator("strong")).to_have_text(re.compile(r"^Teléfono inscrito el \d"))
@@ -120,7 +125,7 @@ async def test_a_student_enrolls_logs_in_with_the_servers_key_and_revokes_the_ph
     await expect(page.locator("#access-text")).to_contain_text("lo diste de baja tú")
     await expect(page.get_by_role("button", name="Inscribir este teléfono")).to_be_visible()
     await expect(mine).to_contain_text("Dado de baja")
-    assert await session_keys.load(server.app[VALKEY], STUDENT.id) is None
+    assert await session_keys.load(server.app[VALKEY], server.app[CONFIG].session_key_ring, STUDENT.id) is None
     assert await call_module(page, "device_login.js", "(login) => login.currentSession()") is None
     await save_screenshot(page, request.node.name, "phone-revoked")
 
@@ -131,13 +136,14 @@ async def test_a_phone_replaced_by_another_is_told_to_enroll_again(open_page, se
     await log_in(first)
     second, _ = await open_phone(open_page, server, **DESKTOP)
     await expect(access_title(second)).to_have_text("Tu asistencia está vinculada a otro teléfono")
-    await second.get_by_role("button", name="Inscribir este teléfono y dar de baja el otro").click()
+    await second.get_by_role("button", name="Inscribir este teléfono en reemplazo del otro").click()
     await expect(access_title(second)).to_have_text("Inicia la sesión del día")
 
     await first.reload()
     await expect(access_title(first)).to_have_text("Tu asistencia está vinculada a otro teléfono")
     await expect(first.locator("#access-text")).to_contain_text(
-        "Usa ese teléfono para marcar asistencia, o inscribe este: el otro quedará dado de baja.")
+        "Usa ese teléfono para marcar asistencia, o inscribe este en su reemplazo: contará tras un plazo de espera, "
+        "o antes si tu profesor/a lo aprueba.")
     here = first.locator("#devices li.device-here")
     await expect(here).to_contain_text("Dado de baja")
     await expect(here).to_contain_text("se inscribió otro teléfono")
@@ -217,3 +223,37 @@ async def test_a_copied_passkey_gets_the_phone_blocked_and_the_student_told_to_e
 
     await enroll(page)
     await log_in(page)
+
+
+async def test_a_replacement_phone_waits_until_the_professor_approves_it_on_the_dashboard(
+        open_page, serve, dev_config, request):
+    """The lost-phone case: the new phone is told it waits; the professor approves it from the
+    dashboard in one press; the new phone logs in; the old one no longer counts."""
+    server = await serve(dev_config.replace(device_cool_off_hours=24))
+    old, _ = await open_phone(open_page, server)
+    await enroll(old)
+    new, _ = await open_phone(open_page, server)
+    await expect(access_title(new)).to_have_text("Tu asistencia está vinculada a otro teléfono")
+    await new.get_by_role("button", name="Inscribir este teléfono en reemplazo del otro").click()
+    await expect(access_title(new)).to_have_text("Tu teléfono nuevo está en espera")
+    await expect(new.locator("#access-text")).to_contain_text("o antes si tu profesor/a lo aprueba")
+    await save_screenshot(new, request.node.name, "phone-pending")
+
+    professor = mint_token(server.config, user_id=PROFESSOR.id, username=PROFESSOR.username, role="profesor")
+    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {professor}"}) as http:
+        async with http.post("/api/sessions", json={"course_code": "INF-239", "course_name": "Bases de Datos"}) as r:
+            session_id = (await r.json())["id"]
+    dashboard = await open_page(server, f"/asistencia/sessions/{session_id}/dashboard?as=profesor", **DESKTOP)
+    name = STUDENT.full_name
+    approve = dashboard.get_by_role("button", name=f"Aprobar ahora el teléfono nuevo de {name}")
+    await expect(approve).to_be_visible()
+    await save_screenshot(dashboard, request.node.name, "dashboard-pending-phone")
+    await approve.click()
+    await expect(dashboard.get_by_role("status").filter(has_text=f"El teléfono nuevo de {name} ya cuenta.")) \
+        .to_be_visible()
+    await expect(dashboard.locator("#pending-phones")).to_be_hidden()
+
+    await new.reload()
+    await log_in(new)
+    await old.reload()
+    await expect(access_title(old)).to_have_text("Tu asistencia está vinculada a otro teléfono")

@@ -8,15 +8,16 @@
 const subtle = globalThis.crypto.subtle;
 const encoder = new TextEncoder();
 
-export const SESSION_INFO = "asistencia/session/v1|";
-export const TOTP_INFO = "asistencia/totp/v1";
-export const TOTP_STEP_SECONDS = 30;
-export const TOTP_DIGITS = 6;
+export const PROTOCOL_VERSION = 2;
+export const HKDF_SALT = "asistencia/protocol/v2";
+export const SESSION_INFO = "asistencia/session/v2|";
+// Message kinds in the associated data: a code never opens as a proof, nor a proof as a code.
+export const CODE = 1;
+export const PROOF = 2;
 export const IV_BYTES = 12;
 export const TAG_BYTES = 16;
 export const P256_RAW_BYTES = 65;
 
-const EMPTY = new Uint8Array(0);
 const ECDH = { name: "ECDH", namedCurve: "P-256" };
 
 /** Ciphertext that does not open under this key (not ours, or tampered). */
@@ -124,36 +125,25 @@ export async function importPublicKeyRaw(raw) {
   }
 }
 
-async function hkdfSha256Bits(secret, info) {
-  const base = await subtle.importKey("raw", secret, "HKDF", false, ["deriveBits"]);
-  const params = { name: "HKDF", hash: "SHA-256", salt: EMPTY, info: encoder.encode(info) };
-  return new Uint8Array(await subtle.deriveBits(params, base, 256));
-}
-
 /**
- * session_key = HKDF-SHA256(ECDH(own, peer), salt="", info="asistencia/session/v1|" + credentialId)
- * where credentialId is the base64url text. Returns {sealKey, totpKey}: the
- * session key as a non-extractable AES-256-GCM key (for seal/openSealed) and
- * the TOTP key HKDF-derived from it as a non-extractable HMAC-SHA256 key (for totpAt).
+ * session_key = HKDF-SHA256(ECDH(own, peer), salt="asistencia/protocol/v2",
+ * info="asistencia/session/v2|" + credentialId) where credentialId is the
+ * base64url text. Returns {sealKey}: the session key as a non-extractable
+ * AES-256-GCM key (for seal/openSealed). The HKDF runs inside WebCrypto, so
+ * the key's bytes never reach script.
  */
 export async function deriveSessionKey(ownPrivateKey, peerPublicRaw, credentialId) {
   const peer = await importPublicKeyRaw(peerPublicRaw);
   const shared = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: peer }, ownPrivateKey, 256));
-  const sessionKey = await hkdfSha256Bits(shared, SESSION_INFO + credentialId);
-  shared.fill(0);
   try {
-    const sealKey = await subtle.importKey("raw", sessionKey, "AES-GCM", false, ["encrypt", "decrypt"]);
-    const totpBase = await subtle.importKey("raw", sessionKey, "HKDF", false, ["deriveKey"]);
-    const totpKey = await subtle.deriveKey(
-      { name: "HKDF", hash: "SHA-256", salt: EMPTY, info: encoder.encode(TOTP_INFO) },
-      totpBase,
-      { name: "HMAC", hash: "SHA-256", length: 256 },
-      false,
-      ["sign"],
-    );
-    return Object.freeze({ sealKey, totpKey });
+    const base = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
+    const params = { name: "HKDF", hash: "SHA-256", salt: encoder.encode(HKDF_SALT),
+                     info: encoder.encode(SESSION_INFO + credentialId) };
+    const sealKey = await subtle.deriveKey(params, base, { name: "AES-GCM", length: 256 }, false,
+                                           ["encrypt", "decrypt"]);
+    return Object.freeze({ sealKey });
   } finally {
-    sessionKey.fill(0);
+    shared.fill(0);
   }
 }
 
@@ -162,36 +152,38 @@ export async function loginChallenge(serverChallenge, clientPublicRaw) {
   return new Uint8Array(await subtle.digest("SHA-256", concat(serverChallenge, clientPublicRaw)));
 }
 
-// --- TOTP (RFC 6238 with HMAC-SHA256) ------------------------------------------
-
-/** The 6-digit code of `unixSeconds` under an HMAC-SHA256 CryptoKey. */
-export async function totpAt(key, unixSeconds) {
-  const counter = Math.floor(Math.trunc(unixSeconds) / TOTP_STEP_SECONDS);
-  const message = new DataView(new ArrayBuffer(8));
-  message.setBigUint64(0, BigInt(counter));
-  const digest = new Uint8Array(await subtle.sign("HMAC", key, message));
-  const offset = digest[digest.length - 1] & 0x0f;
-  const code = new DataView(digest.buffer, offset, 4).getUint32(0) & 0x7fffffff;
-  return String(code % 10 ** TOTP_DIGITS).padStart(TOTP_DIGITS, "0");
-}
-
 // --- AES-256-GCM -----------------------------------------------------------------
 
-/** iv (12) || ciphertext || tag (16). */
-export async function seal(key, plaintext) {
+/**
+ * What a code or proof is about, bound to it without being sent (11 bytes, big-endian):
+ * protocol version u8 | kind u8 (CODE or PROOF) | session u32 | student u32 | round u8.
+ */
+export function associatedData(kind, sessionId, studentId, round) {
+  const view = new DataView(new ArrayBuffer(11));
+  view.setUint8(0, PROTOCOL_VERSION);
+  view.setUint8(1, kind);
+  view.setUint32(2, sessionId);
+  view.setUint32(6, studentId);
+  view.setUint8(10, round);
+  return new Uint8Array(view.buffer);
+}
+
+/** iv (12) || ciphertext || tag (16), with `associated` authenticated but not included. */
+export async function seal(key, plaintext, associated) {
   const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv }, key, plaintext));
+  const params = { name: "AES-GCM", iv, additionalData: associated };
+  const sealed = new Uint8Array(await subtle.encrypt(params, key, plaintext));
   return concat(iv, sealed);
 }
 
-/** The plaintext of a sealed blob; throws DecryptError when it does not open under `key`. */
-export async function openSealed(key, blob) {
+/** The plaintext of a sealed blob; throws DecryptError unless it was sealed under `key` with `associated`. */
+export async function openSealed(key, blob, associated) {
   if (blob.length < IV_BYTES + TAG_BYTES) {
     throw new DecryptError("too short");
   }
   try {
-    const iv = blob.subarray(0, IV_BYTES);
-    return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv }, key, blob.subarray(IV_BYTES)));
+    const params = { name: "AES-GCM", iv: blob.subarray(0, IV_BYTES), additionalData: associated };
+    return new Uint8Array(await subtle.decrypt(params, key, blob.subarray(IV_BYTES)));
   } catch (error) {
     throw error.name === "OperationError" ? new DecryptError("does not open under this key") : error;
   }

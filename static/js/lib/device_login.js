@@ -13,7 +13,7 @@
 //
 //   const state = await readAccessState(api);      // NOT_ENROLLED, ENROLLED_NO_SESSION, READY, BLOCKED
 //   await enrollDevice(api);                       // passkey created and verified; other phones revoked
-//   const session = await loginDevice(api);        // {sealKey, totpKey, credentialId, expiresAt}
+//   const session = await loginDevice(api);        // {sealKey, credentialId, expiresAt}
 //   currentSession();                              // the same session, or null once expired or forgotten
 //
 // Passkey failures are PasskeyErrors; the server's refusals are api.js
@@ -191,7 +191,7 @@ export async function enrollDevice(api) {
  * The device login: an ephemeral ECDH pair, an assertion over
  * SHA-256(server challenge ‖ our public key), and the session key derived
  * here from the server's public key. Resolves with the session (also kept
- * as `currentSession()`): `{sealKey, totpKey, credentialId, expiresAt}`,
+ * as `currentSession()`): `{sealKey, credentialId, expiresAt}`,
  * `expiresAt` in unix seconds.
  */
 export async function loginDevice(api) {

@@ -6,7 +6,7 @@
 import { t } from "/static/js/lib/i18n.js";
 import { h } from "./dom.js";
 import { formatNumber, formatSeconds, formatTime } from "./format.js";
-import { statusBadge } from "./status_badge.js";
+import { phoneFlags, statusBadge } from "./status_badge.js";
 
 /** Case- and accent-insensitive text, as the server folds names and RUTs for searching and sorting. */
 export function fold(text) {
@@ -83,7 +83,8 @@ export function attendanceRow(student, rounds, onOverride) {
   return h("tr", { "data-user-id": student.user_id },
     h("td", { class: "student" },
       h("div", {}, h("strong", {}, name)),
-      h("div", { class: "muted" }, student.username)),
+      h("div", { class: "muted" }, student.username),
+      phoneFlags(student)),
     statusCell(student),
     cell("certainty", student.manual ? t("results.manual") : formatNumber(student.certainty), { class: "num" }),
     cell("rounds_completed", `${formatNumber(student.rounds_completed)} / ${rounds}`, { class: "num" }),

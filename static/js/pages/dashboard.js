@@ -3,7 +3,9 @@
 // their rounds, status, certainty and failures, a professor's override —
 // live; filter the roster by where students stand; reset a failed student,
 // close or cancel the session. A new snapshot (after a reconnection, or the
-// server's `snapshot` event) replaces everything shown.
+// server's `snapshot` event) replaces everything shown. Students' new phones
+// waiting to count are listed, each approved with one press (a lost phone
+// before class).
 
 import { t } from "/static/js/lib/i18n.js";
 import { LiveSocket, State } from "/static/js/lib/socket.js";
@@ -11,7 +13,7 @@ import { failPage, showError, showPageError, startPage, toast } from "./chrome.j
 import { cancelSession } from "./cancel_session.js";
 import { closeSession } from "./close_session.js";
 import { fill, h, say } from "./dom.js";
-import { formatTime, formatTimeLeft } from "./format.js";
+import { formatDateTime, formatTime, formatTimeLeft } from "./format.js";
 import { LiveCounters } from "./live_counters.js";
 import { GROUPS, inGroup, Roster, rosterRow } from "./roster.js";
 
@@ -184,6 +186,36 @@ async function reset(student) {
   }
 }
 
+// New phones waiting for their cool-off, read again this often (and after each approval).
+const PENDING_PHONES_MS = 30_000;
+
+async function loadPendingPhones() {
+  const { devices } = await page.api.get("/api/devices/pending");
+  $("pending-phones").hidden = devices.length === 0;
+  fill($("pending-phones-list"), devices.map((device) => {
+    const name = device.full_name || device.username;
+    return h("li", { "data-device-id": device.id },
+      h("span", {}, h("strong", {}, name), " · ", device.username, " · ",
+        t("dashboard.pending.until", { date: formatDateTime(device.activates_at) })),
+      h("button", {
+        type: "button", class: "button button-small",
+        "aria-label": t("dashboard.pending.approve_label", { name }),
+        onclick: () => approvePhone(device, name),
+      }, t("dashboard.pending.approve")));
+  }));
+}
+
+async function approvePhone(device, name) {
+  say(failure, "");
+  try {
+    await page.api.post(`/api/devices/${device.id}/approve`);
+    toast(t("dashboard.pending.done", { name }));
+  } catch (error) {
+    showError(failure, error);
+  }
+  await loadPendingPhones().catch((error) => showError(failure, error));
+}
+
 async function close() {
   say(failure, "");
   try {
@@ -216,6 +248,8 @@ if (page !== null) {
   rosterFilter.addEventListener("change", applyFilter);
   socket = new LiveSocket({ tokens: page.tokens, onReady: watch, onMessage, onStateChange });
   socket.start();
+  loadPendingPhones().catch((error) => showError(failure, error));
+  setInterval(() => loadPendingPhones().catch(() => {}), PENDING_PHONES_MS);
   // The time left counts down here; the server's events say when the session really closes.
   setInterval(() => {
     if (session !== null && isActive()) {

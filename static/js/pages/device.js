@@ -44,6 +44,9 @@ function accessView(state, devices) {
     case "ENROLLED_NO_SESSION":
       return { key: "ENROLLED_NO_SESSION", actions: ["login"] };
     case "BLOCKED":
+      if (state.reason === "REPLACEMENT_PENDING") {
+        return { key: "REPLACEMENT_PENDING", params: { date: formatDateTime(state.device.activates_at) }, actions: [] };
+      }
       if (state.reason === "OTHER_DEVICE") {
         return { key: "OTHER_DEVICE", params: { date: formatDateTime(state.device.enrolled_at) }, actions: ["enroll"],
                  replaces: true };
@@ -131,8 +134,8 @@ async function act(working, run, done) {
   say(failure, "");
   say(progress, working ? t(working) : "");
   try {
-    await run();
-    toast(t(done));
+    const result = await run();
+    toast(t(typeof done === "function" ? done(result) : done));
   } catch (error) {
     showError(failure, error);
   } finally {
@@ -160,7 +163,7 @@ async function revoke(device) {
 
 if (page !== null) {
   buttons.enroll.addEventListener("click", () => act("device.working.enroll", () => enrollDevice(page.api),
-                                                     "device.done.enroll"));
+    (device) => (device?.status === "pending" ? "device.done.enroll_pending" : "device.done.enroll")));
   buttons.login.addEventListener("click", () => act("device.working.login", () => loginDevice(page.api),
                                                     "device.done.login"));
   buttons.logout.addEventListener("click", () => act(null, () => logoutDevice(page.api), "device.done.logout"));

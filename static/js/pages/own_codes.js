@@ -2,11 +2,12 @@
 // open each decoded text with this phone's session key, read the payload,
 // and build the proof that answers it.
 
-import { b64urlEncode, base45Decode, DecryptError, openSealed, seal, totpAt } from "/static/js/lib/crypto.js";
+import {
+  associatedData, b64urlEncode, base45Decode, CODE, DecryptError, openSealed, PROOF, PROTOCOL_VERSION, seal,
+} from "/static/js/lib/crypto.js";
 
 const SEALED_BYTES = 50;
 const PAYLOAD_BYTES = 22;
-const PAYLOAD_VERSION = 1;
 // Decoys and other students' codes come round again and again: remember what each text was.
 const REMEMBERED_TEXTS = 512;
 
@@ -16,7 +17,7 @@ export function unpackPayload(bytes) {
     return null;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint8(0) !== PAYLOAD_VERSION) {
+  if (view.getUint8(0) !== PROTOCOL_VERSION) {
     return null;
   }
   return {
@@ -29,10 +30,11 @@ export function unpackPayload(bytes) {
 }
 
 /**
- * Opens projected texts with one session key (§2.3). `open(text)` resolves
- * with the payload when the text is sealed for this phone, else null: not
- * base45, not 50 bytes, or a tag that does not verify (a decoy, someone
- * else's code — the normal case, skipped silently).
+ * Opens projected texts with one session key (§2.3). `open(text, place)`
+ * resolves with the payload when the text is sealed for this phone and
+ * `place` ({sessionId, studentId, round}), else null: not base45, not 50
+ * bytes, or a tag that does not verify (a decoy, someone else's code,
+ * another round's — the normal case, skipped silently).
  */
 export class OwnCodes {
   #sealKey;
@@ -42,19 +44,20 @@ export class OwnCodes {
     this.#sealKey = session.sealKey;
   }
 
-  async open(text) {
-    if (this.#seen.has(text)) {
-      return this.#seen.get(text);
+  async open(text, place) {
+    const remembered = `${place.sessionId}|${place.studentId}|${place.round}|${text}`;
+    if (this.#seen.has(remembered)) {
+      return this.#seen.get(remembered);
     }
-    const payload = await this.#open(text);
+    const payload = await this.#open(text, place);
     if (this.#seen.size >= REMEMBERED_TEXTS) {
       this.#seen.clear();
     }
-    this.#seen.set(text, payload);
+    this.#seen.set(remembered, payload);
     return payload;
   }
 
-  async #open(text) {
+  async #open(text, { sessionId, studentId, round }) {
     let sealed;
     try {
       sealed = base45Decode(text);
@@ -68,7 +71,8 @@ export class OwnCodes {
       return null;
     }
     try {
-      return unpackPayload(await openSealed(this.#sealKey, sealed));
+      const associated = associatedData(CODE, sessionId, studentId, round);
+      return unpackPayload(await openSealed(this.#sealKey, sealed, associated));
     } catch (error) {
       if (error instanceof DecryptError) {
         return null;
@@ -78,14 +82,10 @@ export class OwnCodes {
   }
 }
 
-/** The sealed proof (§3) that this phone saw the code with `payload`, now. */
+/** The sealed proof (§3) that this phone saw the code with `payload`, now (the phone's clock, never trusted). */
 export async function proofFor(session, payload, nowMs = Date.now()) {
-  const proof = {
-    nonce: b64urlEncode(payload.nonce),
-    round: payload.round,
-    totp: await totpAt(session.totpKey, Math.floor(nowMs / 1000)),
-    client_time: Math.round(nowMs),
-  };
-  const sealed = await seal(session.sealKey, new TextEncoder().encode(JSON.stringify(proof)));
+  const proof = { nonce: b64urlEncode(payload.nonce), client_time: Math.round(nowMs) };
+  const associated = associatedData(PROOF, payload.sessionId, payload.studentId, payload.round);
+  const sealed = await seal(session.sealKey, new TextEncoder().encode(JSON.stringify(proof)), associated);
   return b64urlEncode(sealed);
 }

@@ -6,7 +6,7 @@ import { t } from "/static/js/lib/i18n.js";
 import { fold } from "./attendance_table.js";
 import { h } from "./dom.js";
 import { formatNumber, formatTime } from "./format.js";
-import { statusBadge } from "./status_badge.js";
+import { phoneFlags, statusBadge } from "./status_badge.js";
 
 const nameKey = (student) => fold(student.full_name || student.username);
 
@@ -137,7 +137,8 @@ export function rosterRow(student, rounds, onReset) {
   return h("tr", { "data-user-id": student.user_id, "data-standing": standing(student) },
     h("td", { class: "student" },
       h("div", {}, h("strong", {}, name)),
-      h("div", { class: "muted" }, student.username)),
+      h("div", { class: "muted" }, student.username),
+      phoneFlags(student)),
     cell("progress", h("div", {},
       h("span", { class: "round-count" }, t("dashboard.rounds", { done: student.rounds_completed, rounds })),
       h("progress", { max: rounds, value: student.rounds_completed, "aria-hidden": "true" }))),

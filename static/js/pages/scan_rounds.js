@@ -19,7 +19,7 @@ export class ScanRounds {
   #answering = false;
 
   /**
-   * session: the device login's keys ({sealKey, totpKey}); send(body): the
+   * session: the device login's keys ({sealKey}); send(body): the
    * `scan` call, resolving with its reply; onAnswered(reply) after each
    * accepted scan; onRefused(error) after each refusal.
    */
@@ -30,6 +30,7 @@ export class ScanRounds {
     this.#onAnswered = onAnswered;
     this.#onRefused = onRefused;
     this.sessionId = null;
+    this.studentId = null;
     this.rounds = 0;
     this.currentRound = 0;
     this.state = null;
@@ -38,6 +39,7 @@ export class ScanRounds {
   /** Take the student's progress as the server states it (join, status). */
   follow(progress) {
     this.sessionId = progress.session.id;
+    this.studentId = progress.student_id;
     this.rounds = progress.session.rounds;
     this.currentRound = progress.current_round;
     this.state = progress.state;
@@ -50,12 +52,18 @@ export class ScanRounds {
    */
   async see(texts) {
     const now = performance.now();
+    // The next round's code is looked for too: it can reach the screen before this reply.
+    const lastRound = Math.min(this.currentRound + 1, this.rounds);
     for (const text of texts) {
-      const payload = await this.#codes.open(text);
-      // Codes of later rounds are kept too: the next one can reach the screen before this reply.
-      if (payload !== null && payload.sessionId === this.sessionId && payload.round >= this.currentRound
-          && !this.#answered.has(codeName(payload))) {
-        this.#sightings.set(payload.round, { text, payload, seenAt: now });
+      for (let round = this.currentRound; round <= lastRound; round += 1) {
+        const place = { sessionId: this.sessionId, studentId: this.studentId, round };
+        const payload = await this.#codes.open(text, place);
+        if (payload !== null) {
+          if (!this.#answered.has(codeName(payload))) {
+            this.#sightings.set(round, { text, payload, seenAt: now });
+          }
+          break;
+        }
       }
     }
     await this.#answer();
