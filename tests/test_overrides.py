@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tests import class_data
+from tests.classroom import PROFESSOR_ID, open_session, projector, scanner, sighting
 from tests.helpers import bearer, error_of
 
 
@@ -257,3 +258,24 @@ async def test_students_cannot_override(client, token, classroom):
     response = await client.patch(url(classroom, "camila"), json={"status": "PRESENT", "note": "yo"},
                                   headers=bearer(token("alumno", user_id=classroom["camila"])))
     assert await error_of(response) == (403, "ROLE_FORBIDDEN")
+
+
+async def test_an_override_racing_the_last_scan_leaves_the_student_counted_once_as_overridden(
+        make_client, config, token, ready_student, pg):
+    """Whichever commits first, the justified student ends in `justified`, never also in `present`."""
+    client = await make_client(config.replace(countdown_seconds=0, qr_tick_ms=40, qr_min_pool=4))
+    professor = token("profesor", user_id=PROFESSOR_ID)
+    session = await open_session(client, professor, rounds=1)
+    phone = scanner(client, await ready_student(101))
+    await phone.join(session["join_code"])
+    async with projector(client, professor, session["id"]) as screen:
+        seen = await sighting(phone, screen)
+        scanned, overridden = await asyncio.gather(
+            phone.answer(seen),
+            client.patch(f"/api/sessions/{session['id']}/attendance/101", headers=bearer(professor),
+                         json={"status": "JUSTIFIED", "note": "Justificado mientras escaneaba"}))
+    assert scanned["result"] == "completed" and overridden.status == 200
+    read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(professor))).json()
+    assert _counted(read["counters"]) == {"joined": 1, "justified": 1}
+    stored = class_data.outcome_row(pg, session["id"], 101)
+    assert (stored["status"], stored["overridden"]) == ("JUSTIFIED", True)

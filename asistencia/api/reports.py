@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, wire
-from asistencia.attendance.schemas import Rut, Text
+from asistencia.attendance.schemas import Rut
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.domain import attendance_list, counters, course_summary, legacy_export

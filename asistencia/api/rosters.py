@@ -14,6 +14,7 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from asistencia.appkeys import PG_POOL
+from asistencia.api.reports import CoursePath
 from asistencia.attendance import wire
 from asistencia.attendance.schemas import Rut
 from asistencia.auth import STAFF, current_user, requires_role
@@ -25,10 +26,6 @@ from asistencia.store import reports, rosters, users
 from asistencia.validation import Text, load, read_json
 
 MAX_STUDENTS = 2000
-
-
-class CoursePath(Schema):
-    course_code = Text(required=True, validate=validate.Length(min=1, max=50))
 
 
 class RosterStudent(Schema):

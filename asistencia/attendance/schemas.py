@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import marshmallow
@@ -86,7 +87,8 @@ class ListSessionsQuery(marshmallow.Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     course_code = Text(load_default=None, validate=validate.Length(1, 50))
     professor = Text(load_default=None, validate=validate.Length(1, 200))
-    date = fields.Date(load_default=None)
+    # A day classes can have happened on (the day after must still be a date).
+    date = fields.Date(load_default=None, validate=validate.Range(dt.date(2000, 1, 1), dt.date(9999, 12, 30)))
 
 
 class SessionPath(marshmallow.Schema):

@@ -37,6 +37,9 @@ async def test_students_are_sent_to_their_phone_and_staff_to_their_sessions(open
     await expect(staff.locator("#whoami")).to_have_text("Administración Demo · Administración")
     assert staff.url.endswith("/asistencia/?as=admin&keep=1")
     await expect(staff.get_by_role("link", name="Ir a mis sesiones")).to_be_visible()
+    # An admin's sessions are everyone's: the navigation says so.
+    await expect(staff.get_by_role("navigation").get_by_role("link", name="Todas las sesiones")).to_be_visible()
+    await expect(staff.get_by_role("navigation").get_by_role("link", name="Mis sesiones")).to_be_hidden()
 
 
 async def test_without_a_token_the_page_says_to_log_in_again(open_page, server, problems, request):

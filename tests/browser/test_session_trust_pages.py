@@ -79,6 +79,7 @@ async def test_an_admin_sees_everyones_sessions_with_their_professor_and_filters
 
     page = await open_page(server, "/asistencia/sessions?as=admin", **DESKTOP)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Todas las sesiones")
+    await expect(page.locator("#list-title")).to_have_text("Sesiones de todos los profesores")
     await expect(items(page)).to_have_count(2)
     await expect(items(page).filter(has_text="Cálculo (MAT-021)")).to_contain_text("Profesor(a): Profesor Muñoz")
     await expect(items(page).filter(has_text="Bases de Datos")).to_contain_text("Profesor(a): Profesora Contreras")
@@ -143,3 +144,24 @@ async def test_dashboard_counters_and_filter_follow_an_override(open_page, serve
     await expect(rows).to_have_count(2)
     await expect(rows.filter(has_text="Matías González Soto")).to_contain_text("Justificado")
     await save_screenshot(page, request.node.name, "dashboard-after-override")
+
+
+async def test_cancelling_from_the_dashboard_stops_the_projector(open_page, server, request):
+    session = await api(server, PROFESSOR.id, "profesor", "POST", "/api/sessions",
+                        {"course_code": "INF-239", "course_name": "Bases de Datos"})
+    projector = await open_page(server, f"/asistencia/sessions/{session['id']}/projector?as=profesor", **DESKTOP)
+    await expect(projector.locator("#join-code")).to_have_text(session["join_code"])
+    page = await open_page(server, f"/asistencia/sessions/{session['id']}/dashboard?as=profesor", **DESKTOP)
+    await expect(page.locator("#roster-empty")).to_be_visible()
+    await page.get_by_role("button", name="Cancelar sesión").click()
+    dialog = page.get_by_role("dialog", name="¿Cancelar esta sesión de clase?")
+    await dialog.get_by_label("Motivo").fill("Era otro curso")
+    await dialog.get_by_role("button", name="Cancelar sesión").click()
+    await expect(page.locator("#cancelled-note")).to_have_text("Cancelada: Era otro curso")
+    await expect(page.locator('[data-fact="state"] dd')).to_have_text("Cancelada")
+    await expect(page.get_by_role("button", name="Cerrar sesión de clase")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Cancelar sesión")).to_be_hidden()
+    await expect(projector.locator("#projector")).to_have_attribute("data-state", "closed")
+    await expect(projector.locator("#qr-frame")).to_be_hidden()
+    await save_screenshot(page, request.node.name, "dashboard-cancelled")
+    await save_screenshot(projector, request.node.name, "projector-after-cancel")

@@ -107,7 +107,8 @@ async function load() {
   // Active first; within each group the API's order, newest first.
   const ordered = [...sessions.filter(isActive), ...sessions.filter((session) => !isActive(session))];
   fill(list, ordered.map(sessionItem));
-  say($("list-empty"), ordered.length ? "" : t(query ? "sessions.list.empty_filtered" : "sessions.list.empty"));
+  const empty = query ? "sessions.list.empty_filtered" : isAdmin ? "sessions.list.empty_admin" : "sessions.list.empty";
+  say($("list-empty"), ordered.length ? "" : t(empty));
   list.setAttribute("aria-busy", "false");
 }
 
