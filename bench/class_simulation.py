@@ -31,7 +31,7 @@ import aiohttp
 
 from asistencia.client.http import RequestRefused, decoded
 from asistencia.client.scanner import Projection
-from bench.classroom import Student, open_session, professor_token, ready_students
+from bench.classroom import Student, open_session, professor_token, servers_per_frame
 from bench.lib import ProcessStats, Server, bench_environment, emit_json, percentile, report
 
 ANSWER_DELAY = (0.3, 1.5)  # seconds from seeing one's code to answering it
@@ -113,14 +113,8 @@ def _rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
 async def main(count: int, per_frame_values: list[int], rounds: int) -> None:
     results = []
     with bench_environment() as env:
-        students: list[Student] = []
-        for per_frame in per_frame_values:
-            # Same database and Valkey for every server: the class is made READY once.
-            with Server({**env, "QR_PER_FRAME": str(per_frame)}) as server:
-                if not students:
-                    async with aiohttp.ClientSession() as http:
-                        students = await ready_students(http, server.url, count)
-                figures = await run_class(server, students, rounds)
+        async for per_frame, server, students in servers_per_frame(env, per_frame_values, count):
+            figures = await run_class(server, students, rounds)
             results.append(figures)
             report(f"Class simulation: {count} students, {rounds} rounds, QR_PER_FRAME={per_frame}", _rows(figures))
     emit_json(f"class_simulation_{count}", {"runs": results})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -18,7 +19,7 @@ from asistencia.client import Authenticator, Device
 from asistencia.client.scanner import Scanner
 from asistencia.config import Config
 from asistencia.tokens import mint_token
-from bench.lib import BENCH_SECRET
+from bench.lib import BENCH_SECRET, Server
 
 PROFESSOR_ID = 9_000_001
 FIRST_STUDENT_ID = 1_000_000
@@ -77,3 +78,16 @@ async def open_session(http: aiohttp.ClientSession, base_url: str, token: str, *
         if response.status != 201:
             raise RuntimeError(f"could not open a session: {response.status} {await response.text()}")
         return await response.json()
+
+
+async def servers_per_frame(env: dict[str, str], per_frame_values: list[int],
+                            count: int) -> AsyncIterator[tuple[int, Server, list[Student]]]:
+    """A server for each QR_PER_FRAME value in turn, on the same database and Valkey, with
+    `count` READY students: the class is made READY once, on the first server."""
+    students: list[Student] = []
+    for per_frame in per_frame_values:
+        with Server({**env, "QR_PER_FRAME": str(per_frame)}) as server:
+            if not students:
+                async with aiohttp.ClientSession() as http:
+                    students = await ready_students(http, server.url, count)
+            yield per_frame, server, students

@@ -38,7 +38,7 @@ import aiohttp
 
 from asistencia.client.http import RequestRefused, decoded
 from asistencia.client.scanner import FINAL_REFUSALS, Projection, Scanner
-from bench.classroom import Student, open_session, professor_token, ready_students
+from bench.classroom import Student, open_session, professor_token, servers_per_frame
 from bench.lib import Server, bench_environment, emit_json, percentile, report
 
 ROUNDS = 3
@@ -191,16 +191,11 @@ async def main(per_group: int, relayed: int, class_size: int, at_once: int, per_
     groups = _groups(per_group, relayed)
     runs = []
     with bench_environment() as env:
-        students: list[Student] = []
-        for per_frame in per_frame_values:
-            with Server({**env, "QR_PER_FRAME": str(per_frame)}) as server:
-                if not students:
-                    async with aiohttp.ClientSession() as http:
-                        students = await ready_students(http, server.url, len(groups))
-                figures = {"per_frame": per_frame, **await run_mode(server, students, groups, class_size, at_once),
-                           "server_warnings": server.warnings_logged()}
-                if figures["server_warnings"]:
-                    print(server.log_tail(4000))
+        async for per_frame, server, students in servers_per_frame(env, per_frame_values, len(groups)):
+            figures = {"per_frame": per_frame, **await run_mode(server, students, groups, class_size, at_once),
+                       "server_warnings": server.warnings_logged()}
+            if figures["server_warnings"]:
+                print(server.log_tail(4000))
             runs.append(figures)
             report(f"Fairness: {len(groups)} students in {figures['classes']} classes, {at_once} at once, "
                    f"{ROUNDS} rounds, "
