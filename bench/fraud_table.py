@@ -108,14 +108,21 @@ async def one_phone_for_three(server: Server) -> dict[str, Any]:
     return {"enrollments": enrolled, "completed": completed}
 
 
+async def _joined_class(http: aiohttp.ClientSession, base_url: str,
+                        students: list[Student]) -> tuple[dict[str, Any], list[Scanner]]:
+    """A two-round session every student has joined, and each student's scanner."""
+    session = await open_session(http, base_url, professor_token(), rounds=2)
+    scanners = [student.scanner(http, base_url) for student in students]
+    for scanner in scanners:
+        await scanner.join(session["join_code"])
+    return session, scanners
+
+
 async def valkey_read(server: Server, env: dict[str, str], students: list[Student]) -> dict[str, Any]:
     vk = aioredis.Redis.from_url(env["VALKEY_URL"])
     try:
         async with aiohttp.ClientSession() as http:
-            session = await open_session(http, server.url, professor_token(), rounds=2)
-            scanners = [student.scanner(http, server.url) for student in students]
-            for scanner in scanners:
-                await scanner.join(session["join_code"])
+            session, scanners = await _joined_class(http, server.url, students)
             async with Projection.open(http, server.url, professor_token(), session["id"]) as screen:
                 seen: dict[Scanner, str] = {}
                 async for texts in screen.watch():
@@ -148,10 +155,7 @@ async def revoked_devices(server: Server, env: dict[str, str], students: list[St
     accepted, refusals = 0, {}
     try:
         async with aiohttp.ClientSession() as http:
-            session = await open_session(http, server.url, professor_token(), rounds=2)
-            scanners = [student.scanner(http, server.url) for student in students]
-            for scanner in scanners:
-                await scanner.join(session["join_code"])
+            session, scanners = await _joined_class(http, server.url, students)
             saved = await _dump(vk, env["VALKEY_PREFIX"])
             for student in students:
                 headers = {"Authorization": f"Bearer {student.token}"}
