@@ -26,6 +26,16 @@ function encodeQr(text) {
   return code;
 }
 
+/** Size `canvas` to a white `size`×`size` square (a code's quiet zone, a frame's background); its 2D context. */
+export function whiteSquare(canvas, size) {
+  canvas.width = size;
+  canvas.height = size;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, size, size);
+  return context;
+}
+
 /**
  * Draw `text` as a QR code filling a square of at most `pixels` device
  * pixels (quiet zone included). Every module is the same whole number of
@@ -42,11 +52,7 @@ export function drawQr(canvas, text, { pixels }) {
   const units = modules + 2 * QUIET_MODULES;
   const moduleSize = Math.max(1, Math.floor(pixels / units));
   const size = units * moduleSize;
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext("2d");
-  context.fillStyle = "#fff";
-  context.fillRect(0, 0, size, size);
+  const context = whiteSquare(canvas, size);
   context.fillStyle = "#000";
   for (let row = 0; row < modules; row += 1) {
     for (let col = 0; col < modules; col += 1) {

@@ -2,7 +2,7 @@
 // several as a square grid drawn edge to edge (quiet zones touching), the
 // layout qr.js's decodeQrGrid reads best.
 
-import { drawQr } from "/static/js/lib/qr_encode.js";
+import { drawQr, whiteSquare } from "/static/js/lib/qr_encode.js";
 
 /** The side of the square grid for `perFrame` codes: 1, 2 (up to 4 codes), 3 (up to 9)… */
 export function gridSide(perFrame) {
@@ -25,11 +25,7 @@ export function drawFrame(canvas, texts, { pixels, grid }) {
   // The codes of a frame have the same length, hence the same size.
   const side = Math.max(...drawn.map((code) => code.width));
   const size = side * grid;
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext("2d");
-  context.fillStyle = "#fff";
-  context.fillRect(0, 0, size, size);
+  const context = whiteSquare(canvas, size);
   drawn.forEach((code, index) => {
     context.drawImage(code, (index % grid) * side, Math.floor(index / grid) * side);
   });
