@@ -19,7 +19,10 @@ SCAN = "/asistencia/scan?as=alumno"
 
 
 async def test_the_manifest_makes_the_scanner_installable_in_spanish(page, server):
-    href = await page.goto(SCAN) and await page.locator("link[rel=manifest]").get_attribute("href")
+    await page.goto(SCAN)
+    # The page's own requests finish before the server stops (else they are refused at teardown).
+    await settled(page)
+    href = await page.locator("link[rel=manifest]").get_attribute("href")
     assert href == built_assets().url("manifest.json")
     async with aiohttp.ClientSession(server.url) as http:
         async with http.get(href) as response:
