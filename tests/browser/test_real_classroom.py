@@ -21,6 +21,7 @@ from asistencia.demo import DEMO_USERS
 from asistencia.tokens import mint_token
 from tests.browser.class_feed import ProjectorFeed
 from tests.browser.harness import LiveCamera, add_virtual_authenticator, save_screenshot
+from tests.browser.test_accessibility import serious_violations
 from tests.browser.test_class_pages import AIM_DELAY, CAMERA_SIZE, DESKTOP, FAST, PHONE
 
 pytestmark = pytest.mark.browser
@@ -43,14 +44,15 @@ async def new_session(server, *, rounds: int) -> tuple[int, str]:
 
 async def open_projector(open_page, server, session_id: int) -> Page:
     projector = await open_page(server, f"/asistencia/sessions/{session_id}/projector?as=profesor"
-                                        f"&user_id={PROFESSOR.id}", **DESKTOP)
+                                        f"&user_id={PROFESSOR.id}", bypass_csp=True, **DESKTOP)
     await expect(projector.locator("#qr-frame")).to_be_visible()
     return projector
 
 
 async def student_phone(open_page, server, browser, student, **context) -> Page:
     """A phone (its own context and passkey store) whose dev identity is `student`; no page opened yet."""
-    phone = await open_page(server, None, on=browser, permissions=["camera"], **PHONE, **context)
+    # The CSP is bypassed only so that axe-core can be injected (test_accessibility.py).
+    phone = await open_page(server, None, on=browser, permissions=["camera"], bypass_csp=True, **PHONE, **context)
     await add_virtual_authenticator(phone)
     # The identity this phone's tabs use (dev mode keeps it per tab; a reload keeps it).
     await phone.goto(f"/asistencia/?as=alumno&user_id={student.id}")
@@ -101,6 +103,7 @@ async def test_a_projector_that_loses_its_network_hides_the_code_until_frames_fl
     await expect(projector.locator("#stage-message")).to_have_class("stage-message stage-offline")
     await expect(projector.locator("#connection")).to_have_text("Se perdió la conexión. Reconectando…")
     await save_screenshot(projector, request.node.name, "projector-offline")
+    assert await serious_violations(projector) == []
     await asyncio.sleep(max(0.0, 10 - (time.monotonic() - offline_at)))
     # Still no code after 10 s offline, then the network comes back: codes again within 3 s.
     await expect(projector.locator("#qr-frame")).to_be_hidden()
@@ -135,6 +138,7 @@ async def test_a_phone_offline_says_so_completes_after_reconnecting_and_a_reload
         await expect(phone.locator("#scan-warning")).to_have_text(
             "Sin conexión con el servidor. Reintentando… Lo que ya marcaste no se pierde.", timeout=5000)
         await save_screenshot(phone, request.node.name, "phone-offline")
+        assert await serious_violations(phone) == []
         feed.on = True  # codes seen while offline cannot be answered: the round waits
         await asyncio.sleep(2)
         await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: 1 de {rounds}")
@@ -166,6 +170,7 @@ async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_
         await phone.goto(f"/asistencia/scan?code={join_code}")
         await expect(phone.locator("#step-title")).to_have_text("Inscribe este teléfono")
         await save_screenshot(phone, request.node.name, "first-time-enroll")
+        assert await serious_violations(phone) == []
         await phone.get_by_role("button", name="Inscribir este teléfono").click()
         await expect(phone.locator("#camera")).to_be_visible()
         await expect(phone.locator("#class-title")).to_have_text("Bases de Datos")
@@ -176,6 +181,7 @@ async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_
         await expect(phone.locator("#scan-seen")).to_contain_text("Viendo códigos…")
         await expect(phone.locator("#scan-seen")).to_contain_text("tu código apareció hace")
         await save_screenshot(phone, request.node.name, "scanner-seeing-codes")
+        assert await serious_violations(phone) == []
         await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!", timeout=20_000)
     assert student["tap"] == ["enroll"], "one tap from the join link to the scanner"
     assert student["prompt"] == ["create", "get"], "one prompt to enroll, one for the day's login"
@@ -237,13 +243,15 @@ async def test_the_scanner_offers_zoom_where_the_camera_has_it(serve, dev_config
     await zoomable.wait_for_function("() => window.zoomApplied.length > 0")
     assert await zoomable.evaluate("window.zoomApplied") == [{"advanced": [{"zoom": 3}]}]
     await save_screenshot(zoomable, request.node.name, "scanner-zoom")
+    assert await serious_violations(zoomable) == []
 
 
 async def test_a_phone_without_passkeys_is_sent_to_the_professor(open_page, server, request):
-    phone = await open_page(server, None, **PHONE)
+    phone = await open_page(server, None, bypass_csp=True, **PHONE)
     await phone.add_init_script("delete window.PublicKeyCredential")
     await phone.goto("/asistencia/scan?as=alumno&code=ABCDEF")
     await expect(phone.locator("#step-title")).to_have_text("Este teléfono no puede usar llaves de acceso")
     await expect(phone.locator("#step-text")).to_contain_text("Pide a tu profesor que te marque")
     await expect(phone.locator("#step button:visible, #step a.button:visible")).to_have_count(0)
     await save_screenshot(phone, request.node.name, "scanner-no-passkey")
+    assert await serious_violations(phone) == []
