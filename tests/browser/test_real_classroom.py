@@ -255,3 +255,23 @@ async def test_a_phone_without_passkeys_is_sent_to_the_professor(open_page, serv
     await expect(phone.locator("#step button:visible, #step a.button:visible")).to_have_count(0)
     await save_screenshot(phone, request.node.name, "scanner-no-passkey")
     assert await serious_violations(phone) == []
+
+
+async def test_a_student_without_a_camera_is_flagged_on_the_dashboard(open_page, server, browser, problems, request):
+    session_id, join_code = await new_session(server, rounds=2)
+    dashboard = await open_page(server, f"/asistencia/sessions/{session_id}/dashboard?as=profesor"
+                                        f"&user_id={PROFESSOR.id}", bypass_csp=True, **DESKTOP)
+    # A Chromium without a fake camera: getUserMedia finds no device.
+    phone = await student_phone(open_page, server, browser, STUDENTS[4])
+    problems.allow(r"Requested device not found")
+    await phone.goto(f"/asistencia/scan?code={join_code}")
+    await phone.get_by_role("button", name="Inscribir este teléfono").click()
+    await expect(phone.locator("#scan-warning")).to_have_text(
+        "No encontramos una cámara en este dispositivo. Usa tu teléfono para marcar asistencia.")
+    row = dashboard.locator("#roster-rows tr").filter(has_text=STUDENTS[4].full_name)
+    await expect(row.locator("[data-flag=no_camera]")).to_have_text("Sin cámara: no puede escanear")
+    await save_screenshot(dashboard, request.node.name, "dashboard-no-camera")
+    assert await serious_violations(dashboard) == []
+    # Opened later, the dashboard knows it from its snapshot.
+    await dashboard.reload()
+    await expect(row.locator("[data-flag=no_camera]")).to_be_visible()

@@ -67,6 +67,7 @@ let rounds = null;
 let joinedCode = null;
 let stopCamera = null;
 let cameraStarting = false;
+let cameraState = null;
 let finished = false;
 
 /** What the class code field holds, as the server reads it: letters only, upper case. */
@@ -265,6 +266,7 @@ async function rejoin() {
   }
   try {
     follow(await socket.request("join", { code: joinedCode }));
+    reportCamera();
   } catch (error) {
     await refused(error);
   }
@@ -320,12 +322,14 @@ async function startCamera() {
       $("viewfinder").hidden = false;
       feedback.start();
       offerZoom();
+      reportCamera("CAMERA_OK");
       scanStatus.textContent = t("scan.status.looking", { round: rounds.currentRound, rounds: rounds.rounds });
     }
   } catch (error) {
     scanStatus.textContent = "";
     showError(scanWarning, error);
     cameraRetry.hidden = false;
+    reportCamera(error.code ?? "CAMERA_FAILED");
   } finally {
     cameraStarting = false;
   }
@@ -339,6 +343,17 @@ function stopReading() {
   $("viewfinder").hidden = true;
   feedback.stop();
   $("zoom-field").hidden = true;
+}
+
+/**
+ * Tell the professor's dashboard whether this phone can scan (a denied camera is
+ * not "still scanning"); said again after every join over the socket.
+ */
+function reportCamera(state = cameraState) {
+  cameraState = state;
+  if (state !== null && socket?.state === State.OPEN && rounds?.sessionId !== null) {
+    socket.request("camera", { session: rounds.sessionId, state }).catch(() => {});
+  }
 }
 
 /** A zoom slider, where the camera and the browser offer one (docs/readability.md). */
