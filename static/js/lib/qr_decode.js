@@ -62,9 +62,6 @@ function decodeWindow(image, centerX, centerY, side) {
   return found;
 }
 
-// Around a known code, a second look at its neighbours' cells takes this much more around each.
-const WIDER_WINDOW = 1.3;
-
 // Search windows, largest first, each about one grid cell, overlapping by two thirds.
 const SEARCH_SCALES = [1, 0.8, 0.64];
 
@@ -96,12 +93,8 @@ function searchGrid(image, grid) {
  * 3. if codes are still missing (another layout), slide a window of the
  *    found code's size over the whole frame.
  * `known`: a code already read in this frame by `decodeQr` (which reads one
- * code of a grid as if it stood alone): step 1 is skipped; if step 2 finds
- * no neighbour it looks again with wider windows (the known code's corners
- * are an estimate, and a tilt puts far cells off their prediction), and if
- * still none the frame holds that one code (step 3 would cost dozens of
- * decodes on every single-code frame); once a neighbour proves a grid,
- * step 3 finds the rest.
+ * code of a grid as if it stood alone): step 1 is skipped and so is step 3,
+ * the frame holds what step 2 finds around it (the projector's layout).
  * Returns the distinct texts found.
  */
 export function decodeQrGrid(image, grid, known = null) {
@@ -127,22 +120,16 @@ export function decodeQrGrid(image, grid, known = null) {
   const across = { x: (topRight.x - topLeft.x) * stretch, y: (topRight.y - topLeft.y) * stretch };
   const down = { x: (bottomLeft.x - topLeft.x) * stretch, y: (bottomLeft.y - topLeft.y) * stretch };
   const side = Math.max(Math.hypot(across.x, across.y), Math.hypot(down.x, down.y));
-  const neighbours = (window) => {
-    for (let row = 1 - grid; row < grid; row += 1) {
-      for (let col = 1 - grid; col < grid; col += 1) {
-        const x = center.x + col * across.x + row * down.x;
-        const y = center.y + col * across.y + row * down.y;
-        if ((row || col) && x >= 0 && y >= 0 && x < image.width && y < image.height) {
-          tryWindow(x, y, window);
-        }
+  for (let row = 1 - grid; row < grid; row += 1) {
+    for (let col = 1 - grid; col < grid; col += 1) {
+      const x = center.x + col * across.x + row * down.x;
+      const y = center.y + col * across.y + row * down.y;
+      if ((row || col) && x >= 0 && y >= 0 && x < image.width && y < image.height) {
+        tryWindow(x, y, side);
       }
     }
-  };
-  neighbours(side);
-  if (known !== null && texts.size === 1) {
-    neighbours(side * WIDER_WINDOW);
   }
-  if (texts.size === grid * grid || (known !== null && texts.size === 1)) {
+  if (known !== null) {
     return [...texts];
   }
   const slide = side * 1.2;
