@@ -16,6 +16,13 @@ async def roster(cur, course_code: str) -> list[Row]:
     return await cur.fetchall()
 
 
+async def size(cur, course_code: str) -> int:
+    """How many students the course's roster names (one per student id)."""
+    await cur.execute("SELECT count(DISTINCT user_id) AS n FROM course_roster WHERE course_code = %(c)s",
+                      {"c": course_code})
+    return (await cur.fetchone())["n"]
+
+
 async def replace_uploaded(cur, course_code: str, students: Sequence[Row], *, actor_id: int) -> None:
     """The roster's uploaded part becomes `students` (rut, user_id, full_name); rows filled from
     joined students stay unless the upload names them too (then they count as uploaded)."""
