@@ -112,6 +112,8 @@ async def test_replaying_an_answered_frame_is_409_and_costs_nothing(hall, pg):
     first = await student.submit(seen.text, proof)
     assert first == {"result": "partial", "round": 1, "next_round": 2, "rounds": 2}
     assert await student.submit(seen.text, proof) == first  # an identical resend: the recorded reply
+    # A scanner that starts again (a reload) learns which frame passed the round.
+    assert (await student.status())["projection"]["answered_issued_at"] == seen.payload.issued_at
     again = student.proof_for(seen.payload, round_=1)
     assert await _refused(student.submit(seen.text, again)) == (409, "QR_ALREADY_USED")
     assert _registration(pg, 101) == ("scanning", 2, 0, 0)
@@ -234,15 +236,20 @@ async def test_a_reset_student_answers_the_next_frame(hall, pg):
     assert (await student.answer(await sighting(student, hall.screen)))["result"] == "partial"
 
 
-async def test_auto_follows_the_course_roster(make_client, config, token, pg):
+async def test_auto_follows_the_course_roster_or_its_busiest_session(make_client, config, token, ready_student, pg):
     client = await make_client(_make_config(config, shared_frames_from_students=3))
     prof = token("profesor", user_id=PROFESSOR_ID)
-    assert (await open_session(client, prof))["projection_mode"] == "per_student"
+    first = await open_session(client, prof)
+    assert first["projection_mode"] == "per_student"
     with pg.cursor() as cur:
-        for i in range(3):
+        for i in range(2):
             cur.execute("INSERT INTO course_roster (course_code, rut, user_id, full_name, source, added_by) "
                         "VALUES ('INF-239', %s, %s, 'Alguien', 'csv', %s)", (f"1000000{i}-{i}", 500 + i, PROFESSOR_ID))
-    assert (await open_session(client, prof))["projection_mode"] == "shared"
+    assert (await open_session(client, prof))["projection_mode"] == "per_student"  # a roster of 2
+    for user_id in (101, 102, 103):
+        await scanner(client, await ready_student(user_id)).join(first["join_code"])
+    assert (await open_session(client, prof))["projection_mode"] == "shared"  # 3 joined the first session
+    assert (await open_session(client, prof, course_code="OTR-100"))["projection_mode"] == "per_student"
     assert (await open_session(client, prof, projection_mode="per_student"))["projection_mode"] == "per_student"
     response = await client.post("/api/sessions", json={"course_code": "X", "course_name": "Y",
                                                         "projection_mode": "bogus"}, headers=bearer(prof))

@@ -75,7 +75,7 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tu
                 await users.remember_in(cur, user)
                 if fields["projection_mode"] == projection_modes.AUTO:
                     fields["projection_mode"] = projection_modes.resolve(
-                        projection_modes.AUTO, await rosters.size(cur, fields["course_code"]),
+                        projection_modes.AUTO, await rosters.class_size(cur, fields["course_code"]),
                         shared_from=config.shared_frames_from_students)
                 session = await class_sessions.create(cur, professor_id=user.id, join_code=new_join_code(),
                                                       **fields)

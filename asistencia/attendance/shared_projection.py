@@ -53,10 +53,12 @@ async def projection_for(app: web.Application, session: Row, student_id: int,
     if session["projection_mode"] == PER_STUDENT:
         return {"mode": PER_STUDENT}
     config = app[CONFIG]
+    frames = app[SHARED_FRAMES]
     projection = {"mode": session["projection_mode"], "round_gap_seconds": config.shared_round_gap_seconds,
-                  "frame_window_seconds": config.shared_frame_window_seconds, "key": None}
+                  "frame_window_seconds": config.shared_frame_window_seconds, "key": None,
+                  "answered_issued_at": await frames.answered_issued_at(session["id"], student_id)}
     if session_key is not None:
-        key = await app[SHARED_FRAMES].projection_key(session["id"], keep_until=keep_until(session))
+        key = await frames.projection_key(session["id"], keep_until=keep_until(session))
         projection["key"] = wrap_for_student(session_key, key, session_id=session["id"], student_id=student_id)
     return projection
 

@@ -110,6 +110,7 @@ class Scanner:
             self.projection_key = unwrap_for_student(self.session_key, projection["key"], session_id=self.session_id,
                                                      student_id=self.student_id)
             self.round_gap_seconds = projection["round_gap_seconds"]
+            self._answered_issued_at = projection["answered_issued_at"]
 
     def open(self, text: str, round_: int) -> QrPayload | None:
         """The payload if `text` is a code sealed for this phone, session and round, else None

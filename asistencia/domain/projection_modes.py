@@ -5,7 +5,8 @@ strongest mode, but every code must come round once per round, so the time
 grows with the class. `shared`: one frame per tick for the whole class, each
 student answering it with their own proof: the time does not grow with the
 class (figures in bench/README.md). A session takes the mode the professor
-chose, else the one that fits its course's size.
+chose, else the one that fits its course's size (its roster, or its busiest
+earlier session: `store.rosters.class_size`).
 """
 
 from __future__ import annotations

@@ -16,10 +16,18 @@ async def roster(cur, course_code: str) -> list[Row]:
     return await cur.fetchall()
 
 
-async def size(cur, course_code: str) -> int:
-    """How many students the course's roster names (one per student id)."""
-    await cur.execute("SELECT count(DISTINCT user_id) AS n FROM course_roster WHERE course_code = %(c)s",
-                      {"c": course_code})
+async def class_size(cur, course_code: str) -> int:
+    """How large the course's class is, as far as anyone knows: the students its roster
+    names, or those who joined its busiest session so far, whichever is more."""
+    await cur.execute(
+        """
+        SELECT greatest(
+                 (SELECT count(DISTINCT user_id) FROM course_roster WHERE course_code = %(c)s),
+                 (SELECT coalesce(max(c.joined), 0) FROM class_sessions s
+                    JOIN session_counters c ON c.session_id = s.id
+                   WHERE s.course_code = %(c)s AND s.status <> 'cancelled')) AS n
+        """,
+        {"c": course_code})
     return (await cur.fetchone())["n"]
 
 

@@ -98,6 +98,11 @@ class SharedFrames:
             return reply[0].decode()
         return Answered(int(reply[1]), int(reply[2]), reply[3].decode())
 
+    async def answered_issued_at(self, session_id: int, student: int) -> int | None:
+        """`issued_at` of the frame that passed the student's latest round (None before the first)."""
+        answer = await self._vk.client.hget(self.keys(session_id)[_KEY_NAMES.index("answers")], str(student))
+        return None if answer is None else int(answer.decode().split("|")[1])
+
     async def undo(self, session_id: int, *, entry_id: str, student: int, previous: str) -> None:
         await self._undo(keys=self.keys(session_id), args=[entry_id, student, previous])
 
