@@ -70,7 +70,7 @@ class Config:
     # Large halls (docs/protocol.md §8): sessions of a course whose roster has at least this
     # many students project shared frames unless the professor chose a mode; the rounds'
     # frames must be issued this many seconds apart; a frame may be answered this long.
-    shared_frames_from_students: int = 60
+    shared_frames_from_students: int = 14
     shared_round_gap_seconds: int = 2
     shared_frame_window_seconds: float = 10.0
     # Rate limits, per user (never per address: a class behind one NAT is many users), per minute.
