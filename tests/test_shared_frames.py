@@ -255,3 +255,38 @@ async def test_auto_follows_the_course_roster_or_its_busiest_session(make_client
                                                         "projection_mode": "bogus"}, headers=bearer(prof))
     assert response.status == 400
     assert "projection_mode" in (await response.json())["error"]["fields"]
+
+
+async def test_a_failed_database_write_gives_the_frame_answer_back(hall, pg):
+    student = hall.scanners[0]
+    seen = await sighting(student, hall.screen)
+    with pg.cursor() as cur:
+        cur.execute("""CREATE FUNCTION refuse_rounds() RETURNS trigger LANGUAGE plpgsql AS
+                       $$ BEGIN RAISE EXCEPTION 'disk full'; END $$""")
+        cur.execute("CREATE TRIGGER refuse_rounds BEFORE INSERT ON rounds FOR EACH ROW EXECUTE FUNCTION refuse_rounds()")
+    try:
+        assert await _refused(student.submit(seen.text, student.proof_for(seen.payload))) == (500, "INTERNAL_ERROR")
+    finally:
+        with pg.cursor() as cur:
+            cur.execute("DROP TRIGGER refuse_rounds ON rounds")
+            cur.execute("DROP FUNCTION refuse_rounds()")
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
+    assert (await student.status())["projection"]["answered_issued_at"] is None
+    assert (await student.answer(seen))["result"] == "partial"
+
+
+async def test_a_frame_scan_over_the_websocket(hall, pg):
+    student = hall.scanners[0]
+    seen = await sighting(student, hall.screen)
+    async with hall.client.session.ws_connect(f"{str(hall.client.make_url('')).rstrip('/')}/ws") as ws:
+        await ws.send_json({"type": "auth", "token": student.token})
+        assert (await ws.receive_json())["type"] == "auth_ok"
+        await ws.send_json({"type": "join", "id": 1, "code": hall.session["join_code"]})
+        joined = await ws.receive_json()
+        assert joined["data"]["projection"]["mode"] == "shared" and joined["data"]["projection"]["key"]
+        await ws.send_json({"type": "scan", "id": 2, "session": hall.session["id"], "qr": seen.text,
+                            "proof": student.proof_for(seen.payload)})
+        reply = await ws.receive_json()
+    assert reply == {"type": "result", "id": 2, "data": {"result": "partial", "round": 1, "next_round": 2,
+                                                          "rounds": 2}}
+    assert _registration(pg, 101) == ("scanning", 2, 0, 0)

@@ -43,7 +43,7 @@ from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.networks import address_or_none
 from asistencia.domain.projection import window_ms
 from asistencia.domain.projection_modes import SHARED
-from asistencia.domain.qr_payload import RoundQr, round_qr
+from asistencia.domain.qr_payload import round_qr
 from asistencia.domain.submission import ScanRefused, Submission, check
 from asistencia.events import EVENTS
 from asistencia.store import class_sessions, registrations, scan_failures, scan_replies
@@ -83,6 +83,7 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
             if context["projection_mode"] == SHARED:
                 passed = await shared_projection.answer(app, context, user.id, key.key, qr=qr, proof=proof,
                                                         remote=remote, progress=progress)
+                # Shielded like a code's consume (below): the commit or the undo always finishes.
                 return await asyncio.shield(_record_or_undo(app, user, context, passed.round, passed, passed.undo,
                                                             submitted))
             submission = check(session_key=key.key, session_id=session_id, student_id=user.id,
