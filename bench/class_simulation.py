@@ -14,8 +14,9 @@ QR_PER_FRAME=F; `shared` opens its sessions with `projection_mode:
 "shared"`), a new session per class and one projector socket at the default
 tick. Once the projector shows frames every student's reference scanner
 joins and scans like a phone in a hall: it misses each frame with
-probability 20% (the student looked away) and takes a random 0.3–1.5 s
-(uniform) from seeing its code to answering.
+probability 20% (the student looked away), takes a random 0.3–1.5 s
+(uniform) from seeing its code to answering, and then looks at the screen
+as it is (not at the frames shown while it was answering).
 
 Reported per class and mode: seconds from the first join to the last
 `completed`; the display bound (per-student: rounds·N / (codes per frame ×
@@ -64,7 +65,7 @@ async def _student(student: Student, http: aiohttp.ClientSession, base_url: str,
     scanner = student.scanner(http, base_url, answer_delay=lambda: random.uniform(*ANSWER_DELAY))
     try:
         await scanner.join(join_code)
-        await scanner.run(_glances(screen.watch()))
+        await scanner.run(_glances(screen.watch(latest=True)))
     except RequestRefused as refused:
         return None, refused.code
     return time.perf_counter() - started, None

@@ -6,7 +6,8 @@
 Simulated classes on a live server with the real protocol (passkey
 enrollment, device login, join, every frame read off a projector socket,
 sealed proofs). Each phone misses 20% of the frames it could have seen and
-answers the showing it decoded after its own delay:
+answers the showing it decoded after its own delay (looking at the screen
+again afterwards, not at the frames it missed meanwhile):
 
 - honest, fast: 0.10–0.35 s (a phone already aimed at the screen);
 - honest, typical: 0.3–1.5 s (being aimed, campus Wi-Fi);
@@ -80,7 +81,7 @@ def _delays(group: str) -> list[float]:
 
 async def _phone(scanner: Scanner, screen: Projection, delays: list[float]) -> str:
     """Answer every round from the frames this phone catches; the final status (or refusal)."""
-    async for texts in screen.watch():
+    async for texts in screen.watch(latest=True):
         if random.random() < MISSED_FRAMES:
             continue
         scanner.see(texts)

@@ -263,13 +263,21 @@ class Projection:
             for eyes in self._eyes:
                 eyes.put_nowait(None)
 
-    async def watch(self) -> AsyncIterator[list[str]]:
+    async def watch(self, *, latest: bool = False) -> AsyncIterator[list[str]]:
+        """Every frame from now on; with `latest`, only the frame on screen whenever the watcher
+        looks again (a phone busy answering does not see the frames it missed meanwhile: the
+        benchmarks' phones look at the screen as it is, not at a backlog)."""
         if self.closed.is_set():
             return
         eyes: asyncio.Queue[list[str] | None] = asyncio.Queue()
         self._eyes.append(eyes)
         try:
             while (texts := await eyes.get()) is not None:
+                while latest and not eyes.empty():
+                    newer = eyes.get_nowait()
+                    if newer is None:
+                        return
+                    texts = newer
                 yield texts
         finally:
             self._eyes.remove(eyes)
