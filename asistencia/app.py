@@ -12,6 +12,7 @@ from aiohttp import web
 
 from asistencia.appkeys import CONFIG, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.assets import load_assets
+from asistencia.attendance import limits
 from asistencia.attendance.frame_clock import frame_clocks_ctx
 from asistencia.attendance.scan_batches import scan_batches_ctx
 from asistencia.auth import authentication
@@ -21,12 +22,13 @@ from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
 from asistencia.metrics import METRICS, create_metrics
-from asistencia.middlewares import TrustedProxies, plain_server_header, request_context
+from asistencia.middlewares import PARSER_LIMITS, TrustedProxies, plain_server_header, request_context, request_sizes
 from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
 from asistencia.routes import setup_routes
 from asistencia.store.qr_pool import qr_pool_ctx
+from asistencia.store.shared_frames import shared_frames_ctx
 from asistencia.tokens import VerifiedTokens
 from asistencia.valkey import valkey_ctx
 from asistencia.ws.caps import SOCKET_CAPS, SocketCaps
@@ -66,8 +68,10 @@ def _in_order(*contexts: Callable[[web.Application], AsyncIterator[None]]):
 
 def create_app(config: Config) -> web.Application:
     app = web.Application(
-        middlewares=[TrustedProxies(config.trusted_proxies).middleware, request_context, authentication],
+        middlewares=[TrustedProxies(config.trusted_proxies).middleware, request_context, request_sizes,
+                     limits.forged_tokens_by_address, authentication],
         client_max_size=MAX_BODY_BYTES,
+        handler_args=PARSER_LIMITS,
     )
     app[CONFIG] = config
     app[VERIFIED_TOKENS] = VerifiedTokens(config)
@@ -78,7 +82,7 @@ def create_app(config: Config) -> web.Application:
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.append(_in_order(openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
-                                     qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx))
+                                     qr_pool_ctx, shared_frames_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx))
     app.on_startup.append(load_assets)
     app.on_response_prepare.append(plain_server_header)
     app.on_shutdown.append(close_all)

@@ -13,16 +13,17 @@ from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.config import Config
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import refusal
 from asistencia.db import cursor, transaction
-from asistencia.domain import counters, outcome, rounds
+from asistencia.domain import counters, outcome, projection_modes, rounds
 from asistencia.domain.join_code import new_join_code
 from asistencia.domain.projection import projectable_ms, texts_per_code
 from asistencia.domain.qr_payload import decoy, round_qr
 from asistencia.events import EVENTS
-from asistencia.store import class_sessions, registrations, scan_failures, session_keys, users
+from asistencia.store import class_sessions, registrations, rosters, scan_failures, session_keys, users
 from asistencia.store.qr_pool import QR_POOL
+from asistencia.store.shared_frames import SHARED_FRAMES
 from asistencia.tokens import User
 from asistencia.valkey import VALKEY
 
@@ -65,12 +66,17 @@ async def read(app: web.Application, user: User, session_id: int) -> dict[str, A
 async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Open a session; with a `request_id` the professor already used, the session it opened
     (False: nothing new was opened)."""
+    config = app[CONFIG]
     request_id = None if fields["request_id"] is None else str(fields["request_id"])
     fields = {**fields, "request_id": request_id}
     for _ in range(JOIN_CODE_ATTEMPTS):
         try:
             async with transaction(app[PG_POOL]) as cur:
                 await users.remember_in(cur, user)
+                if fields["projection_mode"] == projection_modes.AUTO:
+                    fields["projection_mode"] = projection_modes.resolve(
+                        projection_modes.AUTO, await rosters.class_size(cur, fields["course_code"]),
+                        shared_from=config.shared_frames_from_students)
                 session = await class_sessions.create(cur, professor_id=user.id, join_code=new_join_code(),
                                                       **fields)
             break
@@ -81,13 +87,14 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tu
                 return wire.session_json(await class_sessions.by_request(cur, user.id, request_id)), False
     else:
         raise refusal("JOIN_CODE_EXHAUSTED")
-    config = app[CONFIG]
-    try:
-        await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
-                               keep_until=keep_until(session))
-    except RedisError:
-        # Projector ticks top the decoys up too; the session exists either way.
-        log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
+    # A shared-frame session has no pool of codes to pad.
+    if session["projection_mode"] == projection_modes.PER_STUDENT:
+        try:
+            await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
+                                   keep_until=keep_until(session))
+        except RedisError:
+            # Projector ticks top the decoys up too; the session exists either way.
+            log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
     log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id})
     return wire.session_json(session), True
 
@@ -160,6 +167,7 @@ async def close_due(app: web.Application) -> int:
 async def _discard_pool(app: web.Application, session_id: int) -> None:
     try:
         await app[QR_POOL].discard(session_id)
+        await app[SHARED_FRAMES].discard(session_id)
     except RedisError:
         log.warning("could not discard a closed session's QR pool (it expires on its own)",
                     extra={"session_id": session_id})
@@ -195,7 +203,8 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
     log.info("student reset", extra={"session_id": session_id, "user_id": user_id, "actor_id": actor.id})
     try:
         key = await session_keys.load(app[VALKEY], config.session_key_ring, user_id)
-        if key is not None:
+        # A shared-frame session has no codes of its own: the student answers the next frame.
+        if key is not None and session["projection_mode"] == projection_modes.PER_STUDENT:
             qr = round_qr(key.key, session_id, user_id, after.current_round, time.time(), texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="fresh", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))
@@ -207,25 +216,40 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
     return wire.student_json(student)
 
 
-def fraud_json(session_id: int, rows: list[Row]) -> dict[str, Any]:
-    """Failure counters by type, and per student (most failures first)."""
+def fraud_json(session_id: int, rows: list[Row], unrecorded: dict[int, int]) -> dict[str, Any]:
+    """Failure counters by type, and per student (most failures first).
+
+    `unrecorded` (per student) are the refusals past the recording cap: in
+    `total` and in the student's `unrecorded`, but in no `by_code` (only their number was kept).
+    """
     by_code: dict[str, int] = {}
     students: dict[int, dict[str, Any]] = {}
     for row in rows:
         by_code[row["code"]] = by_code.get(row["code"], 0) + row["count"]
         student = students.setdefault(row["user_id"], {
             "user_id": row["user_id"], "username": row["username"], "full_name": row["full_name"],
-            "total": 0, "by_code": {}, "last_at": row["last_at"]})
+            "total": 0, "unrecorded": unrecorded.get(row["user_id"], 0), "by_code": {},
+            "last_at": row["last_at"]})
         student["total"] += row["count"]
         student["by_code"][row["code"]] = row["count"]
         student["last_at"] = max(student["last_at"], row["last_at"])
+    for student in students.values():
+        student["total"] += student["unrecorded"]
     ranked = sorted(students.values(), key=lambda s: (-s["total"], s["user_id"]))
-    return {"session": session_id, "total": sum(by_code.values()), "by_code": by_code,
+    unrecorded_total = sum(s["unrecorded"] for s in ranked)
+    return {"session": session_id, "total": sum(by_code.values()) + unrecorded_total, "by_code": by_code,
+            "unrecorded": unrecorded_total,
             "students": [{**s, "last_at": wire.timestamp(s["last_at"])} for s in ranked]}
+
+
+async def fraud_report(app: web.Application, session_id: int, rows: list[Row]) -> dict[str, Any]:
+    """The fraud counters of a session: `rows` from `scan_failures`, the remainder past the cap from Valkey."""
+    unrecorded = await limits.unrecorded_refusals(app, session_id, sorted({row["user_id"] for row in rows}))
+    return fraud_json(session_id, rows, unrecorded)
 
 
 async def fraud(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
     async with cursor(app[PG_POOL]) as cur:
         visible(await class_sessions.get(cur, session_id), user)
         rows = await scan_failures.by_student_and_code(cur, session_id)
-    return fraud_json(session_id, rows)
+    return await fraud_report(app, session_id, rows)

@@ -37,3 +37,11 @@ async def hit(vk: Valkey, limit: Limit, who: object) -> Spent:
     hits, ttl_ms = await vk.client.eval(_HIT, 1, vk.key("rate", limit.name, who), limit.window_seconds * 1000)
     retry_after = max(1, -(-int(ttl_ms) // 1000))
     return Spent(int(hits), int(hits) <= limit.allowed, retry_after)
+
+
+async def hits_of(vk: Valkey, limit: Limit, whos: list[object]) -> list[int]:
+    """The hits counted so far in the current window of each of `whos` (0 where none)."""
+    if not whos:
+        return []
+    values = await vk.client.mget([vk.key("rate", limit.name, who) for who in whos])
+    return [int(value or 0) for value in values]

@@ -27,7 +27,7 @@ const counters = new LiveCounters($("counters"), [
   { key: "in_progress", sum: ["in_progress"] },
   { key: "present", sum: ["present", "late"] },
   { key: "doubtful", sum: ["doubtful"] },
-]);
+], { progress: $("class-progress") });
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
 let grid = 1;
