@@ -42,6 +42,8 @@ class Connection:
         self.token_expires = token_expires  # epoch seconds, leeway included
         self.request_id = request_id
         self.remote = remote
+        # The class session a student's connection joined last (ws/student.py): what its reports are about.
+        self.joined_session: int | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self._tasks: set[asyncio.Task] = set()
         self._cleanups: list[Callable[[], Any]] = []
