@@ -32,6 +32,11 @@ async def echo(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "n": len(body)})
 
 
+async def me(request: web.Request) -> web.Response:
+    """The shape of `GET /api/me`, with no token to check."""
+    return web.json_response({"id": 1000000, "username": "1000000-0", "role": "alumno", "full_name": None})
+
+
 async def idle_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20.0)
     await ws.prepare(request)
@@ -93,6 +98,7 @@ async def health(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_post("/echo", echo)
+    app.router.add_get("/me", me)
     app.router.add_get("/health", health)
     app.router.add_get("/ws", idle_socket)
     app.router.add_get("/ticking", ticking_socket)
