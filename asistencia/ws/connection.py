@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -18,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from asistencia import jsoncodec
 from asistencia.tokens import User
 from asistencia.ws.const import CLOSE_TOO_SLOW, SEND_QUEUE_SIZE
 
@@ -53,7 +53,7 @@ class Connection:
         if self._closing:
             return
         try:
-            self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
+            self._queue.put_nowait(jsoncodec.dumps(message))
         except asyncio.QueueFull:
             log.warning("websocket client too slow, cutting it off",
                         extra={"request_id": self.request_id, "user_id": self.user.id})
