@@ -39,8 +39,9 @@ import aiohttp
 from bench import event_latency, idle_sockets, me_throughput, projector_fanout
 from bench.classroom import ready_students
 from bench.lib import Server, bench_environment, emit_json, pin_load_generator, report, split_cores, spread
-from bench.scan_throughput import SERVER_ENV, ScanJob, ValkeyCounters, _cycle, run_clients, supply
+from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ScanJob, ValkeyCounters, _cycle, run_clients, supply
 
+SECTIONS = ("scans", "me", "events", "fanout", "idle")
 LEVELS = (50, 200)
 STUDENTS = 500
 EVENT_RATE = 200
@@ -187,25 +188,38 @@ async def main(args: argparse.Namespace) -> None:
               "cpu_count": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     print(f"server on cores {method['server_cores']}, load generator on {method['load_generator_cores']}; "
           f"load average {method['load_average_at_start'][0]:.1f}", flush=True)
+    only = set(args.only or SECTIONS)
+    scan_runs, me, events, fanout_runs, idle_runs = [], {}, {}, [], []
     with bench_environment(private_valkey=True) as env:
         env = {**env, **SERVER_ENV}
         with Server(env, ["-m", "bench.baseline_server"], cpus=server_cores) as bare, \
                 Server(env, cpus=server_cores) as app:
             valkey = ValkeyCounters(env["VALKEY_URL"])
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                             timeout=aiohttp.ClientTimeout(total=30)) as http:
+                                             timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT)) as http:
                 students = await ready_students(http, app.url, STUDENTS)
-                scan_runs = await scans(app, bare, valkey, http, students, repeats=args.repeats,
-                                        seconds=args.seconds, requests=args.requests)
+                if "scans" in only:
+                    scan_runs = await scans(app, bare, valkey, http, students, repeats=args.repeats,
+                                            seconds=args.seconds, requests=args.requests)
             await valkey.client.aclose()
-            me = await me_throughput.measure(app, bare, clients=50, seconds=args.seconds, requests=args.requests,
-                                             repeats=args.repeats)
-        events = await event_latency.measure(env, students, rate=EVENT_RATE, seconds=args.seconds,
-                                             repeats=args.repeats)
-        fanout_runs = await fanout(env, repeats=args.repeats, projectors=args.projectors, seconds=args.seconds)
-        idle_runs = await idle(env, repeats=args.repeats, sockets=args.sockets)
+            if "me" in only:
+                me = await me_throughput.measure(app, bare, clients=50, seconds=args.seconds,
+                                                 requests=args.requests, repeats=args.repeats)
+        if "events" in only:
+            events = await event_latency.measure(env, students, rate=EVENT_RATE, seconds=args.seconds,
+                                                 repeats=args.repeats)
+        if "fanout" in only:
+            fanout_runs = await fanout(env, repeats=args.repeats, projectors=args.projectors, seconds=args.seconds)
+        if "idle" in only:
+            idle_runs = await idle(env, repeats=args.repeats, sockets=args.sockets)
     method["load_average_at_end"] = os.getloadavg()
     method["minutes"] = (time.perf_counter() - started) / 60
+    if only != set(SECTIONS):
+        emit_json("partial", {"scans": scan_runs, "me": me, "events": events, "fanout": fanout_runs,
+                              "idle": idle_runs, "method": method})
+        print(f"\nsections {sorted(only)} done in {method['minutes']:.1f} min (bench/results/partial.json; "
+              "summary.json is written by a run of every section)")
+        return
     summary = summarise(scan_runs, me, events, fanout_runs, idle_runs, method)
     emit_json("all", {"scans": scan_runs, "me": me, "events": events, "fanout": fanout_runs, "idle": idle_runs,
                       "summary": summary})
@@ -221,4 +235,5 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=10_000, help="… or this many requests, whichever is first")
     parser.add_argument("--projectors", type=int, default=500)
     parser.add_argument("--sockets", type=int, default=5000, help="idle sockets per repetition")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run these sections (no summary.json)")
     asyncio.run(main(parser.parse_args()))

@@ -33,7 +33,7 @@ import aiohttp
 
 from bench.classroom import FIRST_STUDENT_ID, ready_students, token_for
 from bench.lib import Server, bench_environment, drive, emit_json, limited, pin_load_generator, split_cores
-from bench.scan_throughput import SERVER_ENV, ValkeyCounters, run_clients, supply
+from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ValkeyCounters, run_clients, supply
 
 VARIANTS = {"none": ("asyncio", {"hiredis", "orjson"}), "uvloop": ("uvloop", {"hiredis", "orjson"}),
             "hiredis": ("asyncio", {"orjson"}), "orjson": ("asyncio", {"hiredis"}), "all": ("uvloop", set())}
@@ -56,7 +56,7 @@ async def once(env: dict[str, str], variant: str, students: list, *, scans: int,
         with Server(server_env, cpus=split_cores()[0]) as app:
             valkey = ValkeyCounters(env["VALKEY_URL"])
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                             timeout=aiohttp.ClientTimeout(total=30)) as http:
+                                             timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT)) as http:
                 jobs = await supply(http, app.url, students, scans)
                 scan = await run_clients(http, f"{app.url}/api/attendance/scan", iter(jobs), clients, app, valkey)
                 tokens = [token_for(FIRST_STUDENT_ID + i, "alumno") for i in range(400)]

@@ -32,7 +32,7 @@ import aiohttp
 
 from bench.classroom import Student, professor_token, ready_students
 from bench.lib import Server, bench_environment, drive, emit_json, percentile, pin_load_generator, report, split_cores, spread
-from bench.scan_throughput import SERVER_ENV, ScanJob, _outcome, supply
+from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ScanJob, _outcome, supply
 from bench.stamped_socket import StampedSocket
 
 OPEN_TIMEOUT = 30
@@ -109,7 +109,7 @@ async def measure(env: dict[str, str], students: list[Student], *, rate: int, se
     server_cores, _ = split_cores()
     with Server({**env, **SERVER_ENV}, cpus=server_cores) as a, Server({**env, **SERVER_ENV}, cpus=server_cores) as b:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                         timeout=aiohttp.ClientTimeout(total=30)) as http:
+                                         timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT)) as http:
             runs = [await once(http, a, b, students, rate=rate, seconds=seconds) for _ in range(repeats)]
     for index, run in enumerate(runs, 1):
         report(f"Cross-process event latency, {rate} scans/s on A, dashboards on B (run {index})",

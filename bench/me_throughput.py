@@ -24,7 +24,7 @@ import aiohttp
 from bench.classroom import FIRST_STUDENT_ID, token_for
 from bench.lib import (Phase, Server, bench_environment, drive, emit_json, limited, pin_load_generator, report,
                        split_cores, spread)
-from bench.scan_throughput import SERVER_ENV
+from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT
 
 TOKENS = 400
 
@@ -53,7 +53,7 @@ async def measure(app: Server, bare: Server, *, clients: int, seconds: float, re
                   repeats: int) -> dict[str, Any]:
     tokens = [token_for(FIRST_STUDENT_ID + i, "alumno") for i in range(TOKENS)]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                     timeout=aiohttp.ClientTimeout(total=30)) as http:
+                                     timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT)) as http:
         runs = [await once(http, app, bare, tokens, clients=clients, seconds=seconds, requests=requests)
                 for _ in range(repeats)]
     for index, run in enumerate(runs, 1):

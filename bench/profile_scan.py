@@ -28,7 +28,7 @@ import aiohttp
 
 from bench.classroom import ready_students
 from bench.lib import Server, bench_environment, emit_json, pin_load_generator, split_cores
-from bench.scan_throughput import SERVER_ENV, ValkeyCounters, run_clients, supply
+from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ValkeyCounters, run_clients, supply
 
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 _SITE = re.compile(r"(?:site-packages|lib/python3\.\d+)/(?P<package>[^/]+)")
@@ -76,7 +76,7 @@ async def main(clients: int, seconds: float, top: int) -> None:
         with Server({**env, **SERVER_ENV}, cpus=server_cores) as app:
             valkey = ValkeyCounters(env["VALKEY_URL"])
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                             timeout=aiohttp.ClientTimeout(total=30)) as http:
+                                             timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT)) as http:
                 students = await ready_students(http, app.url, 300)
                 jobs = await supply(http, app.url, students, int(seconds * 2000))
                 output = Path(tmp) / "profile.txt"

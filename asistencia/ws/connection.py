@@ -4,11 +4,16 @@ task, background tasks and subscriptions undone when the socket ends.
 Only the endpoint's handler task calls `receive()`; anything may `send()`,
 which never blocks: a client that lets its queue fill up is cut off rather
 than allowed to stall the sender (a projector tick, the event hub).
+
+A process holds thousands of mostly idle sockets, so an idle one costs
+little: the queue is a plain deque and its writer task runs only while
+there is something to send; timers are loop callbacks, not sleeping tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -42,22 +47,32 @@ class Connection:
         self.token_expires = token_expires  # epoch seconds, leeway included
         self.request_id = request_id
         self.remote = remote
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self._queue: collections.deque[str] = collections.deque()
+        self._queue_size = queue_size
+        self._writer: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
         self._cleanups: list[Callable[[], Any]] = []
         self._subscriptions: dict[str, Callable[[], None]] = {}
         self._closing = False
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{request_id}")
 
     def send(self, message: dict[str, Any]) -> None:
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(jsoncodec.dumps(message))
-        except asyncio.QueueFull:
+        if len(self._queue) >= self._queue_size:
             log.warning("websocket client too slow, cutting it off",
                         extra={"request_id": self.request_id, "user_id": self.user.id})
             self.close_soon(CLOSE_TOO_SLOW, "send queue overflow")
+            return
+        self._queue.append(jsoncodec.dumps(message))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_queued())
+
+    def set_timer(self, delay: float, callback: Callable[[], None]) -> None:
+        """Call `callback` in `delay` seconds, unless the socket ends first (one timer: replaces the last)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(delay, callback)
 
     def token_live(self) -> bool:
         return time.time() < self.token_expires
@@ -99,15 +114,21 @@ class Connection:
     def subscribed(self, name: str) -> bool:
         return name in self._subscriptions
 
-    async def _write_loop(self) -> None:
-        while True:
-            text = await self._queue.get()
-            if self.ws.closed:
-                return
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionResetError, RuntimeError):
-                return
+    async def _write_queued(self) -> None:
+        """Send what is queued, in order, then end (the next `send` starts a new writer)."""
+        try:
+            while self._queue:
+                text = self._queue.popleft()
+                if self.ws.closed:
+                    self._queue.clear()
+                    return
+                try:
+                    await self.ws.send_str(text)
+                except (ConnectionResetError, RuntimeError):
+                    self._queue.clear()
+                    return
+        finally:
+            self._writer = None
 
     async def aclose(self) -> None:
         self._closing = True
@@ -121,7 +142,9 @@ class Connection:
             except Exception:
                 log.exception("websocket cleanup failed", extra={"request_id": self.request_id})
         self._cleanups.clear()
-        tasks = [*self._tasks, self._writer]
+        if self._timer is not None:
+            self._timer.cancel()
+        tasks = [*self._tasks, *([self._writer] if self._writer is not None else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:
