@@ -55,7 +55,7 @@ class Config:
         ipaddress.ip_network("127.0.0.1/32"),
     )
     log_level: str = "INFO"
-    event_loop: str = "auto"
+    event_loop: str = "asyncio"
     timezone: str = "America/Santiago"
     token_url: str = "/api_get_asistencia_token.php"
     startup_wait_seconds: float = 30.0
@@ -182,7 +182,7 @@ def _event_loop(raw: str) -> str:
     if choice not in EVENT_LOOPS:
         raise ConfigError(f"EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, got {raw!r}")
     if choice == "uvloop" and not uvloop_installed():
-        raise ConfigError("EVENT_LOOP=uvloop but uvloop is not installed (pip install uvloop, or EVENT_LOOP=auto)")
+        raise ConfigError("EVENT_LOOP=uvloop but uvloop is not installed (pip install uvloop, or EVENT_LOOP=asyncio)")
     return choice
 
 

@@ -1,15 +1,17 @@
-"""The event loop the server runs on: uvloop where it is installed (Linux/macOS), asyncio's otherwise.
+"""The event loop the server runs on: asyncio's own, or uvloop when `EVENT_LOOP=uvloop`.
 
-uvloop is an optional accelerator (the `fast` extra): the same asyncio API
-on libuv, with cheaper sockets and callbacks. `EVENT_LOOP` chooses: `auto`
-(uvloop if installed), `uvloop` (refuse to start without it) or `asyncio`.
+uvloop (libuv under the asyncio API) was measured on the scan path and did
+not pay here: server CPU per scan within the noise of asyncio's loop, and
+about 1 KB more per idle socket (bench/README.md, "Accelerators"). It stays
+an option, off by default; the server refuses to start with it asked for
+and not installed.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-CHOICES = ("auto", "uvloop", "asyncio")
+CHOICES = ("asyncio", "uvloop")
 
 
 def uvloop_installed() -> bool:
@@ -20,15 +22,8 @@ def uvloop_installed() -> bool:
     return True
 
 
-def loop_name(choice: str) -> str:
-    """The loop `choice` gives on this machine: 'uvloop' or 'asyncio'."""
-    if choice == "asyncio" or (choice == "auto" and not uvloop_installed()):
-        return "asyncio"
-    return "uvloop"
-
-
 def new_event_loop(choice: str) -> asyncio.AbstractEventLoop:
-    if loop_name(choice) == "uvloop":
+    if choice == "uvloop":
         import uvloop
 
         return uvloop.new_event_loop()

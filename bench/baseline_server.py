@@ -106,7 +106,7 @@ def main() -> None:
     app.router.add_get("/ticking", ticking_socket)
     app.cleanup_ctx.append(tick_ctx)
     web.run_app(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=None, print=None,
-                loop=new_event_loop(os.environ.get("EVENT_LOOP", "auto")))
+                loop=new_event_loop(os.environ.get("EVENT_LOOP", "asyncio")))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import aiohttp
 from asistencia.config import Config
 from asistencia.tokens import mint_token
 from bench.lib import BENCH_SECRET, Server, bench_environment, emit_json, report
+from bench.scan_throughput import SERVER_ENV
 
 BATCH = 250
 
@@ -69,7 +70,7 @@ async def main(count: int) -> None:
     with bench_environment() as env:
         with Server(env, ["-m", "bench.baseline_server"]) as baseline:
             base = await measure(baseline, "/ws", count, auth=False)
-        with Server(env) as app:
+        with Server({**env, **SERVER_ENV}) as app:
             ours = await measure(app, "/ws", count, auth=True)
     rows = []
     for name, figures in (("bare aiohttp", base), ("asistencia /ws (authenticated)", ours)):

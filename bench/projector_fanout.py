@@ -42,6 +42,7 @@ import aiohttp
 from asistencia.domain.projection import slot_point
 from bench.classroom import open_session, professor_token
 from bench.lib import ProcessStats, Server, bench_environment, emit_json, percentile, report
+from bench.scan_throughput import SERVER_ENV
 from bench.stamped_socket import StampedSocket
 
 TICK_MS = 333  # the default QR_TICK_MS; both servers run at it
@@ -179,7 +180,7 @@ def _row(figures: dict) -> str:
 async def main(counts: list[int], session_count: int, seconds: float) -> None:
     results = {}
     with bench_environment() as env:
-        env = {**env, "BASELINE_TICK_MS": str(TICK_MS), "BASELINE_FRAME_BYTES": str(FRAME_BYTES),
+        env = {**env, **SERVER_ENV, "BASELINE_TICK_MS": str(TICK_MS), "BASELINE_FRAME_BYTES": str(FRAME_BYTES),
                "QR_TICK_MS": str(TICK_MS), "QR_PER_FRAME": "1"}
         for count in counts:
             with Server(env) as app:

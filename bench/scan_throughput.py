@@ -75,7 +75,9 @@ SERVER_ENV = {"QR_WINDOW_SECONDS": "600", "COUNTDOWN_SECONDS": "0", "QR_PER_FRAM
               # The bench's students join, scan and project far more than a class does: the limits
               # are still checked on every request (a Valkey counter each), they just never bite.
               "LIMIT_JOINS_PER_MINUTE": "100000", "LIMIT_SCANS_PER_MINUTE": "100000",
-              "LIMIT_SOCKET_CONNECTS_PER_MINUTE": "100000", "LIMIT_SOCKET_MESSAGES_PER_MINUTE": "1000000"}
+              "LIMIT_SOCKET_CONNECTS_PER_MINUTE": "100000", "LIMIT_SOCKET_MESSAGES_PER_MINUTE": "1000000",
+              # Every socket of a bench comes from 127.0.0.1: a whole campus behind one address.
+              "SOCKETS_PER_ADDRESS": "1000000", "SOCKETS_PER_USER": "10000"}
 # A supply of scans comes in sessions of this many students, set up this many at a time.
 SUPPLY_CLASS_SIZE = 100
 SUPPLY_CONCURRENCY = 4

@@ -39,6 +39,10 @@ class CloseSocket(Exception):
 
 
 class Connection:
+    # Slots, and containers made on first use: thousands of these are alive at once.
+    __slots__ = ("app", "ws", "user", "token_expires", "request_id", "remote", "_queue", "_queue_size", "_writer",
+                 "_timer", "_tasks", "_cleanups", "_subscriptions", "_closing")
+
     def __init__(self, app: web.Application, ws: web.WebSocketResponse, user: User, token_expires: float,
                  request_id: str, remote: str | None, queue_size: int = SEND_QUEUE_SIZE) -> None:
         self.app = app
@@ -47,18 +51,20 @@ class Connection:
         self.token_expires = token_expires  # epoch seconds, leeway included
         self.request_id = request_id
         self.remote = remote
-        self._queue: collections.deque[str] = collections.deque()
+        self._queue: collections.deque[str] | None = None
         self._queue_size = queue_size
         self._writer: asyncio.Task | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task] = set()
-        self._cleanups: list[Callable[[], Any]] = []
-        self._subscriptions: dict[str, Callable[[], None]] = {}
+        self._tasks: set[asyncio.Task] | None = None
+        self._cleanups: list[Callable[[], Any]] | None = None
+        self._subscriptions: dict[str, Callable[[], None]] | None = None
         self._closing = False
 
     def send(self, message: dict[str, Any]) -> None:
         if self._closing:
             return
+        if self._queue is None:
+            self._queue = collections.deque()
         if len(self._queue) >= self._queue_size:
             log.warning("websocket client too slow, cutting it off",
                         extra={"request_id": self.request_id, "user_id": self.user.id})
@@ -87,6 +93,8 @@ class Connection:
     def start_task(self, coro: Coroutine) -> asyncio.Task:
         """Run `coro` for the lifetime of this connection; it is cancelled when the socket ends."""
         task = asyncio.create_task(coro)
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -99,20 +107,24 @@ class Connection:
 
     def on_close(self, cleanup: Callable[[], Any]) -> None:
         """Register an undo (unsubscribe, release) to run when the connection ends."""
+        if self._cleanups is None:
+            self._cleanups = []
         self._cleanups.append(cleanup)
 
     def subscribe(self, name: str, unsubscribe: Callable[[], None]) -> None:
         """Hold a subscription under `name` until replaced, unsubscribed or the socket ends."""
         self.unsubscribe(name)
+        if self._subscriptions is None:
+            self._subscriptions = {}
         self._subscriptions[name] = unsubscribe
 
     def unsubscribe(self, name: str) -> None:
-        undo = self._subscriptions.pop(name, None)
+        undo = self._subscriptions.pop(name, None) if self._subscriptions else None
         if undo is not None:
             undo()
 
     def subscribed(self, name: str) -> bool:
-        return name in self._subscriptions
+        return bool(self._subscriptions) and name in self._subscriptions
 
     async def _write_queued(self) -> None:
         """Send what is queued, in order, then end (the next `send` starts a new writer)."""
@@ -129,22 +141,24 @@ class Connection:
                     return
         finally:
             self._writer = None
+            if not self._queue:
+                self._queue = None  # an idle socket holds no queue
 
     async def aclose(self) -> None:
         self._closing = True
-        for name in list(self._subscriptions):
+        for name in list(self._subscriptions or ()):
             self.unsubscribe(name)
-        for cleanup in reversed(self._cleanups):
+        for cleanup in reversed(self._cleanups or ()):
             try:
                 result = cleanup()
                 if asyncio.iscoroutine(result):
                     await result
             except Exception:
                 log.exception("websocket cleanup failed", extra={"request_id": self.request_id})
-        self._cleanups.clear()
+        self._cleanups = None
         if self._timer is not None:
             self._timer.cancel()
-        tasks = [*self._tasks, *([self._writer] if self._writer is not None else [])]
+        tasks = [*(self._tasks or ()), *([self._writer] if self._writer is not None else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:
