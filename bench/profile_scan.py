@@ -31,18 +31,17 @@ from bench.lib import Server, bench_environment, emit_json, pin_load_generator, 
 from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ValkeyCounters, run_clients, supply
 
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
-_SITE = re.compile(r"(?:site-packages|lib/python3\.\d+)/(?P<package>[^/]+)")
+# On (nearly) every stack: the process's entry, the web server and the event loop itself.
+_ROOTS = {"<frozen runpy>", "asistencia.__main__", "asistencia.cli", "aiohttp", "asyncio"}
 
 
 def _area(file: str) -> str:
-    """A frame's library (site-packages name, 'stdlib:asyncio', …) or asistencia module."""
-    if "/asistencia/" in file and "site-packages" not in file:
-        return "asistencia." + file.rsplit("/asistencia/", 1)[1].removesuffix(".py").replace("/", ".")
-    match = _SITE.search(file)
-    if match is None:
-        return file
-    package = match.group("package").removesuffix(".py")
-    return package if "site-packages" in file else f"stdlib:{package}"
+    """A frame's library (its top-level package, stdlib included) or asistencia module."""
+    path = re.sub(r"^.*/lib/python3\.\d+/(site-packages/)?", "", file)
+    if "/asistencia/" in path:
+        path = "asistencia/" + path.rsplit("/asistencia/", 1)[1]
+    parts = path.removesuffix(".py").split("/")
+    return ".".join(parts) if parts[0] == "asistencia" else parts[0]
 
 
 def summarise(collapsed: str, top: int) -> dict:
@@ -59,7 +58,7 @@ def summarise(collapsed: str, top: int) -> dict:
         if not frames:
             continue
         total += samples
-        for area in {_area(frame.group("file")) for frame in frames}:
+        for area in {_area(frame.group("file")) for frame in frames} - _ROOTS:
             inclusive[area] += samples
         leaf = frames[-1]
         own[f"{leaf.group('function')} ({_area(leaf.group('file'))})"] += samples
