@@ -12,6 +12,7 @@ from aiohttp import web
 
 from asistencia.appkeys import CONFIG, STARTED_AT, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.assets import load_assets
+from asistencia.attendance import limits
 from asistencia.attendance.frame_clock import frame_clocks_ctx
 from asistencia.attendance.scan_batches import scan_batches_ctx
 from asistencia.auth import authentication
@@ -21,7 +22,7 @@ from asistencia.db import pg_pool_ctx
 from asistencia.events import events_ctx
 from asistencia.i18n import load_catalog
 from asistencia.metrics import METRICS, create_metrics
-from asistencia.middlewares import TrustedProxies, plain_server_header, request_context
+from asistencia.middlewares import PARSER_LIMITS, TrustedProxies, plain_server_header, request_context, request_sizes
 from asistencia.migrations import migrations_ctx
 from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
@@ -66,8 +67,10 @@ def _in_order(*contexts: Callable[[web.Application], AsyncIterator[None]]):
 
 def create_app(config: Config) -> web.Application:
     app = web.Application(
-        middlewares=[TrustedProxies(config.trusted_proxies).middleware, request_context, authentication],
+        middlewares=[TrustedProxies(config.trusted_proxies).middleware, request_context, request_sizes,
+                     limits.forged_tokens_by_address, authentication],
         client_max_size=MAX_BODY_BYTES,
+        handler_args=PARSER_LIMITS,
     )
     app[CONFIG] = config
     app[VERIFIED_TOKENS] = VerifiedTokens(config)

@@ -76,6 +76,7 @@ class Config:
     limit_passkey_ceremonies_per_minute: int = 20
     limit_socket_connects_per_minute: int = 30
     limit_socket_messages_per_minute: int = 600
+    limit_forged_tokens_per_minute: int = 60
     # Refusals that cost no attempt, recorded (rows, dashboard events) per student and session;
     # past this they are only counted.
     scan_refusals_recorded_max: int = 30
@@ -313,6 +314,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
             "LIMIT_SOCKET_CONNECTS_PER_MINUTE", defaults.limit_socket_connects_per_minute, 1, 100000),
         limit_socket_messages_per_minute=opt_int(
             "LIMIT_SOCKET_MESSAGES_PER_MINUTE", defaults.limit_socket_messages_per_minute, 1, 1000000),
+        limit_forged_tokens_per_minute=opt_int(
+            "LIMIT_FORGED_TOKENS_PER_MINUTE", defaults.limit_forged_tokens_per_minute, 1, 1000000),
         scan_refusals_recorded_max=opt_int(
             "SCAN_REFUSALS_RECORDED_MAX", defaults.scan_refusals_recorded_max, 0, 100000),
         sockets_per_user=opt_int("SOCKETS_PER_USER", defaults.sockets_per_user, 1, 10000),

@@ -91,6 +91,26 @@ def _as_api_error(exc: web.HTTPException) -> ApiError:
     return ApiError(exc.reason, code=code, status=exc.status)
 
 
+# What Apache in front accepts by default (LimitRequestLine, LimitRequestFieldSize). aiohttp's
+# own parser is set wider (PARSER_LIMITS) so that a request between the two gets the JSON
+# error shape from here instead of the parser's plain-text 400.
+URL_MAX_BYTES = 8190
+HEADER_FIELD_MAX_BYTES = 8190
+PARSER_LIMITS = {"max_line_size": 8 * URL_MAX_BYTES, "max_field_size": 8 * HEADER_FIELD_MAX_BYTES}
+
+
+@web.middleware
+async def request_sizes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse an oversize URL (414) or header field (431) in the API's error shape."""
+    if len(request.raw_path) > URL_MAX_BYTES:
+        raise ApiError(f"The URL is longer than {URL_MAX_BYTES} bytes", code="URL_TOO_LONG", status=414)
+    for name, value in request.raw_headers:
+        if len(name) + len(value) > HEADER_FIELD_MAX_BYTES:
+            raise ApiError(f"A header field is longer than {HEADER_FIELD_MAX_BYTES} bytes",
+                           code="HEADER_TOO_LARGE", status=431)
+    return await handler(request)
+
+
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id, error rendering, one access-log line, security headers."""

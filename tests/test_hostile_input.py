@@ -163,3 +163,14 @@ async def test_hostile_websocket_commands_after_auth(client, token):
         await ws.send_json({"type": "watch", "id": 2, "session": 2**63})
         reply = await ws.receive_json(timeout=2)
         assert (reply["type"], reply["error"]["code"]) == ("error", "VALIDATION_FAILED")
+
+
+async def test_oversize_header_and_url_get_the_json_error_shape(client, prof):
+    """Past what Apache in front accepts (8,190 bytes), in our shape, not the parser's plain text."""
+    response = await client.get("/api/me", headers={**bearer(prof), "X-Junk": "a" * 9000})
+    assert await error_of(response) == (431, "HEADER_TOO_LARGE")
+    assert "aaaa" not in await response.text()
+    response = await client.get("/api/sessions?semester=" + "b" * 9000, headers=bearer(prof))
+    assert await error_of(response) == (414, "URL_TOO_LONG")
+    response = await client.get("/health", headers={"Cookie": "c" * 9000})
+    assert await error_of(response) == (431, "HEADER_TOO_LARGE")

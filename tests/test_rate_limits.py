@@ -53,6 +53,29 @@ async def test_uncounted_scan_refusals_past_the_cap_are_counted_not_recorded(mak
         assert cur.fetchone()[0] == 3
     metrics = await (await client.get("/metrics")).text()
     assert "asistencia_scan_refusals_unrecorded_total 5.0" in metrics
+    fraud = await (await client.get(f"/api/sessions/{session['id']}/fraud", headers=bearer(prof))).json()
+    assert (fraud["total"], fraud["unrecorded"], fraud["by_code"]) == (8, 5, {"PROOF_INVALID": 3})
+    [flooder] = fraud["students"]
+    assert (flooder["user_id"], flooder["total"], flooder["unrecorded"]) == (101, 8, 5)
+
+
+async def test_forged_tokens_are_limited_per_address_honest_ones_never(make_client, config, token):
+    client = await make_client(config.replace(limit_forged_tokens_per_minute=3))
+    forged = bearer(token("alumno", user_id=31)[:-4] + "AAAA")
+    answers = [await client.get("/api/me", headers=forged) for _ in range(5)]
+    assert [r.status for r in answers] == [401] * 3 + [429] * 2
+    assert await error_of(answers[-1]) == (429, "RATE_LIMITED")
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    # Expired tokens are what an honest page sends when it slept: never limited.
+    expired = bearer(token("alumno", user_id=32, ttl_seconds=-120))
+    assert {(await error_of(await client.get("/api/me", headers=expired)))[1] for _ in range(5)} == {"TOKEN_EXPIRED"}
+    # A valid token is a user: the address's count does not touch it.
+    assert (await client.get("/api/me", headers=bearer(token("alumno", user_id=33)))).status == 200
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "token": forged["Authorization"].split(" ", 1)[1]})
+    assert await _close_code(ws) == const.CLOSE_RATE_LIMITED
+    metrics = await (await client.get("/metrics")).text()
+    assert 'asistencia_rate_limited_total{limit="forged-tokens"} 3.0' in metrics
 
 
 async def _authenticated(client, token_text):

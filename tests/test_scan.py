@@ -160,6 +160,19 @@ async def test_an_identical_resend_gets_the_recorded_reply_at_once_and_after_the
     assert len(_rows(pg, "SELECT * FROM rounds")) == 2
 
 
+@pytest.mark.parametrize("classroom", [{"config": {"limit_scans_per_minute": 1}}], indirect=True)
+async def test_an_identical_resend_is_answered_past_the_scan_limit(classroom):
+    """The limit stops a flood; a phone resending its accepted scan still gets its reply."""
+    student = classroom.scanners[0]
+    seen = await sighting(student, classroom.screen)
+    proof = student.proof_for(seen.payload)
+    first = await student.submit(seen.text, proof)
+    assert first["result"] == "partial"
+    assert await student.submit(seen.text, proof) == first
+    other = student.proof_for(seen.payload)  # the same code with a fresh proof is not a resend
+    assert await _refused(student.submit(seen.text, other)) == (429, "RATE_LIMITED")
+
+
 async def test_concurrent_submissions_of_one_qr_give_exactly_one_success(classroom, pg):
     student = classroom.scanners[1]
     seen = await sighting(student, classroom.screen)

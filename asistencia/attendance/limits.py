@@ -1,8 +1,16 @@
-"""Rate limits as the use cases apply them: per user, in Valkey, 429 with Retry-After past them."""
+"""Rate limits as the use cases apply them: in Valkey, 429 with Retry-After past them.
+
+Keyed by user wherever there is one (a class behind one NAT address is many
+users); by address only for what comes before any user is known: tokens
+refused for a reason an honest page never produces.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG
 from asistencia.attendance.refusals import dependencies_required
@@ -11,9 +19,14 @@ from asistencia.errors import RateLimited
 from asistencia.metrics import METRICS
 from asistencia.store import rate_limits
 from asistencia.store.rate_limits import Limit, Spent
+from asistencia.tokens import TokenError
 from asistencia.valkey import VALKEY
 
+log = logging.getLogger(__name__)
+
 MINUTE = 60
+# A page whose token ran out (or a phone whose clock is off) sends these; they say nothing of forgery.
+HONEST_TOKEN_REFUSALS = frozenset({"TOKEN_EXPIRED", "TOKEN_NOT_YET_VALID"})
 
 
 def joins(app: web.Application) -> Limit:
@@ -36,6 +49,10 @@ def socket_messages(app: web.Application) -> Limit:
     return Limit("socket-messages", app[CONFIG].limit_socket_messages_per_minute, MINUTE)
 
 
+def forged_tokens(app: web.Application) -> Limit:
+    return Limit("forged-tokens", app[CONFIG].limit_forged_tokens_per_minute, MINUTE)
+
+
 async def spend(app: web.Application, limit: Limit, user_id: int, *, batch: Batcher[int, Spent] | None = None) -> None:
     """Count one request of `user_id` under `limit` (through `batch`, a batcher of
     `rate_limits.hit_many` under that limit, when given); RateLimited (429) past it."""
@@ -47,10 +64,50 @@ async def spend(app: web.Application, limit: Limit, user_id: int, *, batch: Batc
                           retry_after=spent.retry_after_seconds)
 
 
+async def refused_token(app: web.Application, remote: str | None, refused: TokenError) -> None:
+    """Count a token refused for forgery-like reasons against its address; RateLimited past the limit.
+
+    Fails open: with Valkey down the caller still answers 401, which is what the token deserves.
+    """
+    if refused.code in HONEST_TOKEN_REFUSALS:
+        return
+    try:
+        spent = await rate_limits.hit(app[VALKEY], forged_tokens(app), remote or "-")
+    except RedisError:
+        log.warning("could not count a refused token", extra={"remote": remote})
+        return
+    if not spent.allowed:
+        app[METRICS].rate_limited.labels("forged-tokens").inc()
+        raise RateLimited(f"Too many refused tokens from this address; try again in {spent.retry_after_seconds} s",
+                          retry_after=spent.retry_after_seconds)
+
+
+@web.middleware
+async def forged_tokens_by_address(request: web.Request, handler) -> web.StreamResponse:
+    """Outside `authentication`: a flood of forged tokens from one address ends in 429, not 401."""
+    try:
+        return await handler(request)
+    except TokenError as refused:
+        await refused_token(request.app, request.remote, refused)
+        raise
+
+
+def _scan_refusals(app: web.Application) -> Limit:
+    # Kept a week, so the fraud report still shows a flood when the professor looks the day after.
+    return Limit("scan-refusals", app[CONFIG].scan_refusals_recorded_max, 7 * 24 * 3600)
+
+
 async def record_refusal(app: web.Application, session_id: int, user_id: int) -> bool:
     """Whether this uncounted scan refusal is still recorded (row and event) or only counted."""
-    cap = app[CONFIG].scan_refusals_recorded_max
-    spent = await rate_limits.hit(app[VALKEY], Limit("scan-refusals", cap, 12 * 3600), f"{session_id}:{user_id}")
+    spent = await rate_limits.hit(app[VALKEY], _scan_refusals(app), f"{session_id}:{user_id}")
     if not spent.allowed:
         app[METRICS].scan_refusals_unrecorded.inc()
     return spent.allowed
+
+
+async def unrecorded_refusals(app: web.Application, session_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Per student, the refusals past the recording cap: counted here only, no row and no event."""
+    limit = _scan_refusals(app)
+    with dependencies_required():
+        hits = await rate_limits.hits_of(app[VALKEY], limit, [f"{session_id}:{uid}" for uid in user_ids])
+    return {uid: n - limit.allowed for uid, n in zip(user_ids, hits) if n > limit.allowed}

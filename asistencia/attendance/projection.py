@@ -11,7 +11,7 @@ from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import wire
-from asistencia.attendance.sessions import code_texts, fraud_json, keep_until
+from asistencia.attendance.sessions import code_texts, fraud_report, keep_until
 from asistencia.db import cursor
 from asistencia.domain.projection import projectable_ms, showing_offset_ms
 from asistencia.domain.qr_payload import decoy, round_qr
@@ -71,4 +71,4 @@ async def dashboard_snapshot(app: web.Application, session_id: int) -> dict[str,
         students = await registrations.students(cur, session_id)
         failures = await scan_failures.by_student_and_code(cur, session_id)
     return {"session": wire.session_json(session), "students": [wire.student_json(row) for row in students],
-            "fraud": fraud_json(session_id, failures)}
+            "fraud": await fraud_report(app, session_id, failures)}

@@ -1,5 +1,7 @@
 """A student's scan (SPEC §3.5): checks in order, one atomic consume, a durable round.
 
+0. The per-student scan limit (past it, an identical resend of an accepted
+   scan still gets its recorded reply).
 1. Preconditions, neither logged nor counted: the session exists and is open,
    the student joined and has rounds left, the phone is logged in (READY)
    with the student's active device.
@@ -35,6 +37,7 @@ from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.scan_batches import SCAN_BATCHES
 from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import transaction
+from asistencia.errors import RateLimited
 from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.networks import address_or_none
 from asistencia.domain.projection import window_ms
@@ -55,13 +58,21 @@ Row = dict[str, Any]
 async def scan(app: web.Application, user: User, remote: str | None, *, session_id: int, qr: str,
                proof: bytes) -> dict[str, Any]:
     batches = app[SCAN_BATCHES]
-    await limits.spend(app, limits.scans(app), user.id, batch=batches.limits)
+    submitted = scan_replies.fingerprint(qr, proof)
+    try:
+        await limits.spend(app, limits.scans(app), user.id, batch=batches.limits)
+    except RateLimited:
+        # An identical resend costs nothing (step 5), the limit included: its reply was recorded.
+        with dependencies_required():
+            recorded = await scan_replies.find(app[VALKEY], session_id, user.id, submitted)
+        if recorded is None:
+            raise
+        return recorded
     with dependencies_required():
         key, context = await asyncio.gather(batches.session_keys.submit(user.id),
                                             batches.contexts.submit((session_id, user.id)))
         if context is None:
             raise refusal("NOT_JOINED")  # as for a session not joined: students need not learn which ids exist
-        submitted = scan_replies.fingerprint(qr, proof)
         unmet = _unmet_precondition(context, key)
         if unmet is not None:
             return await _recorded_reply(app, context, user, submitted, refusal(unmet))

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.config import Config
-from asistencia.attendance import announce, wire
+from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import refusal
 from asistencia.db import cursor, transaction
 from asistencia.domain import counters, outcome, rounds
@@ -207,25 +207,40 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
     return wire.student_json(student)
 
 
-def fraud_json(session_id: int, rows: list[Row]) -> dict[str, Any]:
-    """Failure counters by type, and per student (most failures first)."""
+def fraud_json(session_id: int, rows: list[Row], unrecorded: dict[int, int]) -> dict[str, Any]:
+    """Failure counters by type, and per student (most failures first).
+
+    `unrecorded` (per student) are the refusals past the recording cap: in
+    `total` and in the student's `unrecorded`, but in no `by_code` (only their number was kept).
+    """
     by_code: dict[str, int] = {}
     students: dict[int, dict[str, Any]] = {}
     for row in rows:
         by_code[row["code"]] = by_code.get(row["code"], 0) + row["count"]
         student = students.setdefault(row["user_id"], {
             "user_id": row["user_id"], "username": row["username"], "full_name": row["full_name"],
-            "total": 0, "by_code": {}, "last_at": row["last_at"]})
+            "total": 0, "unrecorded": unrecorded.get(row["user_id"], 0), "by_code": {},
+            "last_at": row["last_at"]})
         student["total"] += row["count"]
         student["by_code"][row["code"]] = row["count"]
         student["last_at"] = max(student["last_at"], row["last_at"])
+    for student in students.values():
+        student["total"] += student["unrecorded"]
     ranked = sorted(students.values(), key=lambda s: (-s["total"], s["user_id"]))
-    return {"session": session_id, "total": sum(by_code.values()), "by_code": by_code,
+    unrecorded_total = sum(s["unrecorded"] for s in ranked)
+    return {"session": session_id, "total": sum(by_code.values()) + unrecorded_total, "by_code": by_code,
+            "unrecorded": unrecorded_total,
             "students": [{**s, "last_at": wire.timestamp(s["last_at"])} for s in ranked]}
+
+
+async def fraud_report(app: web.Application, session_id: int, rows: list[Row]) -> dict[str, Any]:
+    """The fraud counters of a session: `rows` from `scan_failures`, the remainder past the cap from Valkey."""
+    unrecorded = await limits.unrecorded_refusals(app, session_id, sorted({row["user_id"] for row in rows}))
+    return fraud_json(session_id, rows, unrecorded)
 
 
 async def fraud(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
     async with cursor(app[PG_POOL]) as cur:
         visible(await class_sessions.get(cur, session_id), user)
         rows = await scan_failures.by_student_and_code(cur, session_id)
-    return fraud_json(session_id, rows)
+    return await fraud_report(app, session_id, rows)

@@ -76,3 +76,11 @@ def _spent(limit: Limit, hits: int, ttl_ms: int) -> Spent:
     if hits <= limit.allowed:
         return Spent(hits, True, 0)
     return Spent(hits, False, max(1, -(-ttl_ms // 1000)))
+
+
+async def hits_of(vk: Valkey, limit: Limit, whos: list[object]) -> list[int]:
+    """The hits counted so far in the current window of each of `whos` (0 where none)."""
+    if not whos:
+        return []
+    values = await vk.client.mget([vk.key("rate", limit.name, who) for who in whos])
+    return [int(value or 0) for value in values]

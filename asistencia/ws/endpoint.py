@@ -16,7 +16,7 @@ from asistencia.appkeys import REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.attendance import limits
 from asistencia.errors import DEPENDENCY_FAILURES, ApiError, DependencyDown, RateLimited, dependency_down
 from asistencia.metrics import METRICS
-from asistencia.tokens import TokenError, User, VerifiedTokens
+from asistencia.tokens import TokenError, User
 from asistencia.validation import load, parse_json
 from asistencia.ws import (  # noqa: F401  (clock, projection, student, token_renewal register their commands)
     clock,
@@ -47,7 +47,7 @@ async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
     await ws.close(code=code, message=reason.encode()[:120])
 
 
-async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> tuple[User, float] | None:
+async def authenticate(ws: web.WebSocketResponse, request: web.Request) -> tuple[User, float] | None:
     """Wait for {"type":"auth","token":…}; close with the SPEC's code on anything else."""
     try:
         msg = await ws.receive(timeout=const.AUTH_TIMEOUT_SECONDS)
@@ -61,8 +61,13 @@ async def authenticate(ws: web.WebSocketResponse, tokens: VerifiedTokens) -> tup
         await _close(ws, const.CLOSE_MALFORMED, "expected {\"type\":\"auth\",\"token\":…}")
         return None
     try:
-        return tokens.verify_until(message["token"])
+        return request.app[VERIFIED_TOKENS].verify_until(message["token"])
     except TokenError as exc:
+        try:
+            await limits.refused_token(request.app, request.remote, exc)
+        except RateLimited:
+            await _close(ws, const.CLOSE_RATE_LIMITED, "RATE_LIMITED")
+            return None
         await _close(ws, const.CLOSE_UNAUTHORIZED, exc.code)
         return None
 
@@ -141,7 +146,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     connection: Connection | None = None
     try:
         with caps.address(request.remote):
-            authenticated = await authenticate(ws, app[VERIFIED_TOKENS])
+            authenticated = await authenticate(ws, request)
             if authenticated is None:
                 return ws
             user, token_expires = authenticated
