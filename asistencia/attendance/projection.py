@@ -16,7 +16,7 @@ from asistencia.db import cursor
 from asistencia.domain.projection import projectable_ms, showing_offset_ms
 from asistencia.domain.projection_modes import SHARED
 from asistencia.domain.qr_payload import decoy, round_qr
-from asistencia.store import class_sessions, registrations, scan_failures, session_keys
+from asistencia.store import camera_reports, class_sessions, registrations, scan_failures, session_keys
 from asistencia.store.qr_pool import QR_POOL, Frame, StaleQr
 from asistencia.valkey import VALKEY
 
@@ -74,5 +74,7 @@ async def dashboard_snapshot(app: web.Application, session_id: int) -> dict[str,
         session = await class_sessions.get(cur, session_id)
         students = await registrations.students(cur, session_id)
         failures = await scan_failures.by_student_and_code(cur, session_id)
-    return {"session": wire.session_json(session), "students": [wire.student_json(row) for row in students],
+    cameras = await camera_reports.by_student(app[VALKEY], session_id)
+    return {"session": wire.session_json(session),
+            "students": [{**wire.student_json(row), "camera": cameras.get(row["user_id"])} for row in students],
             "fraud": await fraud_report(app, session_id, failures)}

@@ -55,20 +55,25 @@ export class ScanRounds {
    * Look at one frame's texts: remember own codes by round, answer the current round's.
    * Every showing of a code is a new text of the same payload, so a code is known by its
    * round and nonce: a new text of a code already answered is not answered again.
+   * Resolves with how many of the texts were this student's codes.
    */
   async see(texts) {
     const now = performance.now();
+    let own = 0;
     const frames = await this.#frames;
     if (frames !== null) {
       for (const text of texts) {
         const frame = await frames.open(text);
-        if (frame !== null && frames.mayAnswer(frame)) {
-          const payload = { ...frame, studentId: this.studentId, round: this.currentRound };
-          this.#sightings.set(this.currentRound, { text, payload, seenAt: now, frame });
+        if (frame !== null) {
+          own += 1;
+          if (frames.mayAnswer(frame)) {
+            const payload = { ...frame, studentId: this.studentId, round: this.currentRound };
+            this.#sightings.set(this.currentRound, { text, payload, seenAt: now, frame });
+          }
         }
       }
       await this.#answer();
-      return;
+      return own;
     }
     // The next round's code is looked for too: it can reach the screen before this reply.
     const lastRound = Math.min(this.currentRound + 1, this.rounds);
@@ -77,6 +82,7 @@ export class ScanRounds {
         const place = { sessionId: this.sessionId, studentId: this.studentId, round };
         const payload = await this.#codes.open(text, place);
         if (payload !== null) {
+          own += 1;
           if (!this.#answered.has(codeName(payload))) {
             this.#sightings.set(round, { text, payload, seenAt: now });
           }
@@ -85,6 +91,7 @@ export class ScanRounds {
       }
     }
     await this.#answer();
+    return own;
   }
 
   /** Forget what was seen (a new device login, a reset: the codes on screen change). */
