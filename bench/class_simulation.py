@@ -12,8 +12,10 @@ device login; not timed). Each mode gets a server process on the same
 database and Valkey (`per_student:F` runs with
 QR_PER_FRAME=F; `shared` opens its sessions with `projection_mode:
 "shared"`), a new session per class and one projector socket at the default
-tick; a mode's classes run side by side (their own sessions, projectors and
-students; in every mode the server and this process stay mostly idle). Once
+tick; the per-student classes of a mode run side by side (their own
+sessions, projectors and students: bound by the display, they leave the
+server and this process mostly idle), the shared-frame ones one at a time
+(every phone answers the same frames together). Once
 a projector shows frames every student's reference scanner
 joins and scans like a phone in a hall: it misses each frame with
 probability 20% (the student looked away), takes a random 0.3–1.5 s
@@ -45,7 +47,8 @@ import aiohttp
 from asistencia.client.http import RequestRefused, decoded
 from asistencia.client.scanner import Projection
 from asistencia.domain.layout import code_height_fraction
-from bench.classroom import Student, open_session, professor_token, servers_per_mode, session_fields
+from asistencia.domain.projection_modes import PER_STUDENT
+from bench.classroom import Student, mode_parts, open_session, professor_token, servers_per_mode, session_fields
 from bench.lib import ProcessStats, Server, bench_environment, emit_json, percentile, report
 
 ANSWER_DELAY = (0.3, 1.5)  # seconds from seeing one's code to answering it
@@ -161,11 +164,16 @@ async def main(classes: list[int], modes: list[str], rounds: int) -> None:
     began = time.perf_counter()
     with bench_environment() as env:
         async for mode, server, students in servers_per_mode(env, modes, sum(classes)):
-            # A mode's classes run side by side (own sessions, projectors and students): the server
-            # and this process stay mostly idle in every mode, and the run stays under 12 minutes.
             starts = [sum(classes[:index]) for index in range(len(classes))]
-            for figures in await asyncio.gather(*(run_class(server, students[start:start + size], rounds, mode)
-                                                  for start, size in zip(starts, classes, strict=True))):
+            groups = [students[start:start + size] for start, size in zip(starts, classes, strict=True)]
+            if mode_parts(mode)[0] == PER_STUDENT:
+                # Bound by the display, with the server and this process mostly idle: the classes run
+                # side by side (own sessions, projectors and students), so the run stays under 12 minutes.
+                done = await asyncio.gather(*(run_class(server, group, rounds, mode) for group in groups))
+            else:
+                # Short, and every phone answers the same frames together: one class at a time.
+                done = [await run_class(server, group, rounds, mode) for group in groups]
+            for figures in done:
                 runs.append(figures)
                 report(f"Class simulation: {figures['students']} students, {rounds} rounds, mode {mode}",
                        _rows(figures))
