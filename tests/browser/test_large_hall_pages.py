@@ -74,7 +74,7 @@ async def test_a_forty_phone_class_completes_on_the_default_projection(
 
     async def joined(phone):
         async with limit:
-            await phone.goto(f"/asistencia/scan?code={session['join_code']}")
+            await phone.goto(f"/asistencia/scan?code={session['join_code']}", timeout=SHARED_CORES_WAIT_MS)
             await phone.get_by_role("button", name="Confirmar con huella, rostro o PIN").click(
                 timeout=SHARED_CORES_WAIT_MS)
             await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: 0 de {ROUNDS}",
