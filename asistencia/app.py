@@ -28,6 +28,7 @@ from asistencia.openapi import openapi_ctx
 from asistencia.pages import setup_templates
 from asistencia.routes import setup_routes
 from asistencia.store.qr_pool import qr_pool_ctx
+from asistencia.store.shared_frames import shared_frames_ctx
 from asistencia.tokens import VerifiedTokens
 from asistencia.valkey import valkey_ctx
 from asistencia.ws.caps import SOCKET_CAPS, SocketCaps
@@ -81,7 +82,7 @@ def create_app(config: Config) -> web.Application:
     setup_templates(app, load_catalog("es-CL"))
     # Dependency order: teardown runs in reverse.
     app.cleanup_ctx.append(_in_order(openapi_ctx, pg_pool_ctx, migrations_ctx, valkey_ctx, events_ctx,
-                                     qr_pool_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx))
+                                     qr_pool_ctx, shared_frames_ctx, frame_clocks_ctx, auto_close_ctx, scan_batches_ctx))
     app.on_startup.append(load_assets)
     app.on_response_prepare.append(plain_server_header)
     app.on_shutdown.append(close_all)

@@ -70,6 +70,12 @@ class Config:
     qr_min_pool: int = 10
     qr_window_seconds: float = 20.0
     scan_attempts: int = 3
+    # Large halls (docs/protocol.md §8): sessions of a course whose roster has at least this
+    # many students project shared frames unless the professor chose a mode; the rounds'
+    # frames must be issued this many seconds apart; a frame may be answered this long.
+    shared_frames_from_students: int = 14
+    shared_round_gap_seconds: int = 2
+    shared_frame_window_seconds: float = 10.0
     # Rate limits, per user (never per address: a class behind one NAT is many users), per minute.
     limit_joins_per_minute: int = 20
     limit_scans_per_minute: int = 120
@@ -306,6 +312,11 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         qr_min_pool=opt_int("QR_MIN_POOL", defaults.qr_min_pool, 0, 200),
         qr_window_seconds=opt_float("QR_WINDOW_SECONDS", defaults.qr_window_seconds, 1, 600),
         scan_attempts=opt_int("SCAN_ATTEMPTS", defaults.scan_attempts, 1, 20),
+        shared_frames_from_students=opt_int("SHARED_FRAMES_FROM_STUDENTS", defaults.shared_frames_from_students,
+                                            1, 100000),
+        shared_round_gap_seconds=opt_int("SHARED_ROUND_GAP_SECONDS", defaults.shared_round_gap_seconds, 0, 60),
+        shared_frame_window_seconds=opt_float("SHARED_FRAME_WINDOW_SECONDS", defaults.shared_frame_window_seconds,
+                                              1, 600),
         limit_joins_per_minute=opt_int("LIMIT_JOINS_PER_MINUTE", defaults.limit_joins_per_minute, 1, 100000),
         limit_scans_per_minute=opt_int("LIMIT_SCANS_PER_MINUTE", defaults.limit_scans_per_minute, 1, 100000),
         limit_passkey_ceremonies_per_minute=opt_int(

@@ -26,6 +26,8 @@ SESSION_INFO = b"asistencia/session/v2|"
 # Message kinds in the associated data: a code can never open as a proof, nor a proof as a code.
 CODE = 1
 PROOF = 2
+PROJECTION_KEY = 3  # a shared-frame session's projection key, wrapped for one student
+FRAME = 4  # a shared frame (sealed under the projection key)
 _ASSOCIATED = struct.Struct(">BBIIB")  # version, kind, session, student, round
 KEY_BYTES = 32
 IV_BYTES = 12

@@ -130,11 +130,17 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         if exc.status < 400:
             raise
         response = error_response(request, _as_api_error(exc))
-    except Exception:
-        errors_log.exception("unhandled error", extra={"request_id": request_id, "path": request.path})
-        response = error_response(
-            request, ApiError(f"Internal server error (request id {request_id})", code="INTERNAL_ERROR", status=500)
-        )
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and (request.transport is None or request.transport.is_closing()):
+            # The client left while we answered (a page closed mid-upgrade): nobody to tell, nothing broken.
+            log.info("client gone", extra={"request_id": request_id, "path": request.path})
+            response = error_response(request, ApiError("The client closed the connection", code="CLIENT_GONE",
+                                                        status=499))
+        else:
+            errors_log.exception("unhandled error", extra={"request_id": request_id, "path": request.path})
+            response = error_response(
+                request, ApiError(f"Internal server error (request id {request_id})", code="INTERNAL_ERROR",
+                                  status=500))
     if not response.prepared:
         _secure(request, response, request_id)
     elapsed = time.perf_counter() - started

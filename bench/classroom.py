@@ -80,14 +80,28 @@ async def open_session(http: aiohttp.ClientSession, base_url: str, token: str, *
         return await response.json()
 
 
-async def servers_per_frame(env: dict[str, str], per_frame_values: list[int],
-                            count: int) -> AsyncIterator[tuple[int, Server, list[Student]]]:
-    """A server for each QR_PER_FRAME value in turn, on the same database and Valkey, with
-    `count` READY students: the class is made READY once, on the first server."""
+def mode_parts(mode: str) -> tuple[str, int]:
+    """A projection mode as the benchmarks name it: `per_student:F` (F codes per frame,
+    QR_PER_FRAME=F) or `shared` → (the session's projection_mode, codes per frame)."""
+    kind, _, per_frame = mode.partition(":")
+    return kind, int(per_frame or 1)
+
+
+async def servers_per_mode(env: dict[str, str], modes: list[str],
+                           count: int) -> AsyncIterator[tuple[str, Server, list[Student]]]:
+    """A server for each projection mode in turn, on the same database and Valkey, with
+    `count` READY students: the class is made READY once, on the first server. Sessions
+    for the mode are opened with `session_fields(mode)`."""
     students: list[Student] = []
-    for per_frame in per_frame_values:
+    for mode in modes:
+        kind, per_frame = mode_parts(mode)
         with Server({**env, "QR_PER_FRAME": str(per_frame)}) as server:
             if not students:
                 async with aiohttp.ClientSession() as http:
                     students = await ready_students(http, server.url, count)
-            yield per_frame, server, students
+            yield mode, server, students
+
+
+def session_fields(mode: str) -> dict[str, Any]:
+    """What `open_session` sends to open a session of the benchmark's `mode`."""
+    return {"projection_mode": mode_parts(mode)[0]}

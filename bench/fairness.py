@@ -1,12 +1,13 @@
 """Fairness and fraud: % PRESENT for honest phones and for sightings relayed elsewhere.
 
     .venv/bin/python -m bench.fairness [--per-group 100] [--relayed 40] [--class-size 50] [--at-once 5]
-                                       [--per-frame 1 4]
+                                       [--modes per_student:1 per_student:4 shared]
 
 Simulated classes on a live server with the real protocol (passkey
 enrollment, device login, join, every frame read off a projector socket,
 sealed proofs). Each phone misses 20% of the frames it could have seen and
-answers the showing it decoded after its own delay:
+answers the showing it decoded after its own delay (looking at the screen
+again afterwards, not at the frames it missed meanwhile):
 
 - honest, fast: 0.10–0.35 s (a phone already aimed at the screen);
 - honest, typical: 0.3–1.5 s (being aimed, campus Wi-Fi);
@@ -17,8 +18,9 @@ answers the showing it decoded after its own delay:
   hardest case for the rule: the remote phone itself is as fast as it gets).
 
 The groups are mixed in classes of `--class-size` students, `--at-once`
-classes at a time (one projector each), for each projection mode the server has
-(QR_PER_FRAME values; large-hall modes are not built yet). Reported per
+classes at a time (one projector each), for each projection mode: per-student
+codes with 1 and 4 per frame (QR_PER_FRAME) and shared frames (docs/protocol.md
+§8; a relayed phone there answers the frame L s after its showing). Reported per
 group and mode: students, % PRESENT, the spread of the students' median
 response time and certainty (from the attendance list); written to
 bench/results/fairness.json and bench/results/summary.json.
@@ -38,7 +40,7 @@ import aiohttp
 
 from asistencia.client.http import RequestRefused, decoded
 from asistencia.client.scanner import FINAL_REFUSALS, Projection, Scanner
-from bench.classroom import Student, open_session, professor_token, servers_per_frame
+from bench.classroom import Student, open_session, professor_token, servers_per_mode, session_fields
 from bench.lib import Server, bench_environment, emit_json, percentile, report
 
 ROUNDS = 3
@@ -79,7 +81,7 @@ def _delays(group: str) -> list[float]:
 
 async def _phone(scanner: Scanner, screen: Projection, delays: list[float]) -> str:
     """Answer every round from the frames this phone catches; the final status (or refusal)."""
-    async for texts in screen.watch():
+    async for texts in screen.watch(latest=True):
         if random.random() < MISSED_FRAMES:
             continue
         scanner.see(texts)
@@ -98,9 +100,10 @@ async def _phone(scanner: Scanner, screen: Projection, delays: list[float]) -> s
     return "PROJECTION_ENDED"
 
 
-async def _class(http: aiohttp.ClientSession, base_url: str, students: list[tuple[Student, str]]) -> list[dict]:
+async def _class(http: aiohttp.ClientSession, base_url: str, students: list[tuple[Student, str]],
+                 mode: str) -> list[dict]:
     token = professor_token()
-    session = await open_session(http, base_url, token, rounds=ROUNDS)
+    session = await open_session(http, base_url, token, rounds=ROUNDS, **session_fields(mode))
     async with Projection.open(http, base_url, token, session["id"]) as screen:
         while not screen.frames:
             await asyncio.sleep(0.05)
@@ -144,7 +147,7 @@ def _summary(results: list[dict]) -> dict[str, dict[str, Any]]:
     return by_group
 
 
-async def run_mode(server: Server, students: list[Student], groups: list[str], class_size: int,
+async def run_mode(server: Server, mode: str, students: list[Student], groups: list[str], class_size: int,
                    at_once: int) -> dict[str, Any]:
     assigned = list(zip(students, groups, strict=True))
     random.shuffle(assigned)
@@ -156,7 +159,7 @@ async def run_mode(server: Server, students: list[Student], groups: list[str], c
 
     async def one_class(members: list[tuple[Student, str]]) -> list[dict]:
         async with limit:
-            return await _class(http, server.url, members)
+            return await _class(http, server.url, members, mode)
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         per_class = await asyncio.gather(*(one_class(members) for members in classes))
@@ -181,25 +184,25 @@ def _summary_file(runs: list[dict[str, Any]]) -> None:
     """bench/results/summary.json: every benchmark's headline figures, this one's under `fairness`."""
     path = Path(__file__).parent / "results" / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {}
-    summary["fairness"] = {f"QR_PER_FRAME={run['per_frame']}": {group: round(one["present_pct"], 1)
+    summary["fairness"] = {run["mode"]: {group: round(one["present_pct"], 1)
                                                                  for group, one in run["groups"].items()}
                            for run in runs}
     path.write_text(json.dumps(summary, indent=2))
 
 
-async def main(per_group: int, relayed: int, class_size: int, at_once: int, per_frame_values: list[int]) -> None:
+async def main(per_group: int, relayed: int, class_size: int, at_once: int, modes: list[str]) -> None:
     groups = _groups(per_group, relayed)
     runs = []
     with bench_environment() as env:
-        async for per_frame, server, students in servers_per_frame(env, per_frame_values, len(groups)):
-            figures = {"per_frame": per_frame, **await run_mode(server, students, groups, class_size, at_once),
+        async for mode, server, students in servers_per_mode(env, modes, len(groups)):
+            figures = {"mode": mode, **await run_mode(server, mode, students, groups, class_size, at_once),
                        "server_warnings": server.warnings_logged()}
             if figures["server_warnings"]:
                 print(server.log_tail(4000))
             runs.append(figures)
             report(f"Fairness: {len(groups)} students in {figures['classes']} classes, {at_once} at once, "
                    f"{ROUNDS} rounds, "
-                   f"{MISSED_FRAMES:.0%} of frames missed, QR_PER_FRAME={per_frame} "
+                   f"{MISSED_FRAMES:.0%} of frames missed, mode {mode} "
                    f"({figures['seconds']:.0f} s)", _rows(figures))
     emit_json("fairness", {"runs": runs})
     _summary_file(runs)
@@ -211,6 +214,6 @@ if __name__ == "__main__":
     parser.add_argument("--relayed", type=int, default=40, help="students per relay delay")
     parser.add_argument("--class-size", type=int, default=50)
     parser.add_argument("--at-once", type=int, default=5, help="classes running at the same time")
-    parser.add_argument("--per-frame", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--modes", nargs="+", default=["per_student:1", "per_student:4", "shared"])
     args = parser.parse_args()
-    asyncio.run(main(args.per_group, args.relayed, args.class_size, args.at_once, args.per_frame))
+    asyncio.run(main(args.per_group, args.relayed, args.class_size, args.at_once, args.modes))

@@ -12,7 +12,7 @@ from asistencia.attendance.frame_clock import FRAME_CLOCKS
 
 def _session(session_id: int, minutes_left: float = 30) -> dict:
     ends_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes_left)
-    return {"id": session_id, "ends_at": ends_at}
+    return {"id": session_id, "ends_at": ends_at, "projection_mode": "per_student"}
 
 
 class Screen:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 
+import aiohttp
+import pytest
+
 from asistencia.app import create_app
 from tests.helpers import bearer, error_of
 
@@ -72,6 +75,29 @@ async def test_unexpected_error_is_a_bare_500_with_request_id(aiohttp_client, co
     assert "req-12345678" in text
     logged = [r for r in caplog.records if getattr(r, "request_id", None) == "req-12345678"]
     assert logged and logged[0].exc_info is not None
+
+
+async def test_a_client_gone_mid_answer_is_no_server_error(aiohttp_client, config, caplog):
+    """A page closed during a WebSocket upgrade makes the write fail: logged as gone, not as a 500."""
+    app = create_app(config)
+
+    async def leaves(request):
+        request.transport.close()
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    async def resets(request):
+        raise ConnectionResetError("a reset while the client is still there is a real error")
+
+    app.router.add_get("/api/leaves", leaves)
+    app.router.add_get("/api/resets", resets)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.INFO):
+        with pytest.raises(aiohttp.ClientError):
+            await client.get("/api/leaves")
+        assert (await client.get("/api/resets")).status == 500
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.path for r in errors] == ["/api/resets"]
+    assert any(r.getMessage() == "client gone" and r.path == "/api/leaves" for r in caplog.records)
 
 
 async def test_security_headers(client):

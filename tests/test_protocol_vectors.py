@@ -1,4 +1,4 @@
-"""docs/protocol.md §7: the server's crypto reproduces every published test vector."""
+"""docs/protocol.md §7 and §8.6: the server's crypto reproduces every published test vector."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from asistencia import crypto
 from asistencia.config import PROJECT_ROOT
 from asistencia.domain import proof as proofs
 from asistencia.domain import qr_payload as qr
-from tests.protocol_vectors import protocol_vectors
+from asistencia.domain import shared_frame
+from tests.protocol_vectors import protocol_vectors, shared_frame_vectors
 
 V = protocol_vectors()
 PLACE = {"session_id": V["session_id"], "student_id": V["student_id"]}
@@ -70,3 +71,30 @@ def test_the_code_is_no_proof_and_the_proof_no_code():
         proofs.open_proof(key, crypto.base45_decode(V["code_text"]), **PLACE, round_=V["round"])
     with pytest.raises(crypto.DecryptError):
         crypto.open_sealed(key, crypto.b64url_decode(V["proof"]), bytes.fromhex(V["code_associated_data"]))
+
+
+def test_shared_frame_vectors():
+    sv = shared_frame_vectors()
+    key, projection_key = bytes.fromhex(sv["session_key"]), bytes.fromhex(sv["projection_key"])
+    place = {"session_id": sv["session_id"], "student_id": sv["student_id"]}
+    assert sv["session_key"] == V["session_key"]
+    associated = shared_frame.key_associated_data(**place)
+    assert associated.hex() == sv["projection_key_associated_data"]
+    assert shared_frame.unwrap_for_student(key, sv["wrapped_projection_key"], **place) == projection_key
+    iv = bytes.fromhex(sv["projection_key_iv"])
+    assert crypto.b64url_encode(iv + AESGCM(key).encrypt(iv, projection_key, associated)) == \
+        sv["wrapped_projection_key"]
+    frame_associated = shared_frame.frame_associated_data(sv["session_id"])
+    assert frame_associated.hex() == sv["frame_associated_data"]
+    payload = shared_frame.open_frame(projection_key, sv["frame_text"], session_id=sv["session_id"])
+    assert qr.pack(payload).hex() == sv["frame_payload"]
+    assert (payload.issued_at, payload.nonce.hex()) == (1795000001, "08090a0b0c0d0e0f")
+    iv = bytes.fromhex(sv["frame_iv"])
+    assert crypto.base45_encode(iv + AESGCM(projection_key).encrypt(iv, qr.pack(payload), frame_associated)) == \
+        sv["frame_text"]
+    # A frame is no student's code, and a wrapped key opens for its own student only.
+    with pytest.raises(crypto.DecryptError):
+        qr.open_qr(projection_key, sv["frame_text"], **place, round_=0)
+    with pytest.raises(crypto.DecryptError):
+        shared_frame.unwrap_for_student(key, sv["wrapped_projection_key"], session_id=sv["session_id"],
+                                        student_id=sv["student_id"] + 1)

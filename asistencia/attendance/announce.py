@@ -98,3 +98,7 @@ async def closed(hub: EventHub, session_id: int, *, closed_by: str, closed_at: s
     await hub.publish(dashboard_topic(session_id), "closed", {**data, "counters": counters})
     await hub.publish(projector_topic(session_id), "closed", {**data, "counters": counters})
     await hub.publish(students_topic(session_id), "closed", data)
+
+
+async def camera(hub: EventHub, session_id: int, *, user_id: int, state: str) -> None:
+    await _announce(hub, session_id, "camera", {"user_id": user_id, "camera": state})

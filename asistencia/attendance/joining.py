@@ -9,13 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, limits, wire
+from asistencia.attendance import announce, limits, shared_projection, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import cursor, transaction
 from asistencia.domain import counters, rounds
 from asistencia.domain.networks import address_or_none, is_allowed
 from asistencia.domain.projection import projectable_ms
+from asistencia.domain.projection_modes import PER_STUDENT
 from asistencia.domain.qr_payload import MAX_ID, round_qr
 from asistencia.events import EVENTS
 from asistencia.store import class_sessions, devices, registrations, session_keys, users
@@ -69,12 +70,14 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             log.info("student joined", extra={"session_id": session_id, "user_id": user.id})
             await announce.joined(app[EVENTS], session_id, wire.student_json(student),
                                   wire.counters_json(new_counters))
-        if student["state"] == rounds.SCANNING:
+        if student["state"] == rounds.SCANNING and session["projection_mode"] == PER_STUDENT:
             qr = round_qr(key.key, session_id, user.id, student["current_round"], time.time(),
                           texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="ensure", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))
-    return wire.progress_json(session, student, attempts=config.scan_attempts, status=student["status"])
+        projection = await shared_projection.projection_for(app, session, user.id, key.key)
+    return wire.progress_json(session, student, attempts=config.scan_attempts, status=student["status"],
+                              projection=projection)
 
 
 async def status(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
@@ -84,4 +87,8 @@ async def status(app: web.Application, user: User, session_id: int) -> dict[str,
     if student is None:
         # The same answer for a session that does not exist: ids are sequential, students need not learn them.
         raise refusal("NOT_JOINED")
-    return wire.progress_json(session, student, attempts=app[CONFIG].scan_attempts, status=student["status"])
+    with dependencies_required():
+        key = await session_keys.load(app[VALKEY], app[CONFIG].session_key_ring, user.id)
+        projection = await shared_projection.projection_for(app, session, user.id, key and key.key)
+    return wire.progress_json(session, student, attempts=app[CONFIG].scan_attempts, status=student["status"],
+                              projection=projection)

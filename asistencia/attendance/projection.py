@@ -10,12 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import wire
+from asistencia.attendance import shared_projection, wire
 from asistencia.attendance.sessions import code_texts, fraud_report, keep_until
 from asistencia.db import cursor
 from asistencia.domain.projection import projectable_ms, showing_offset_ms
+from asistencia.domain.projection_modes import SHARED
 from asistencia.domain.qr_payload import decoy, round_qr
-from asistencia.store import class_sessions, registrations, scan_failures, session_keys
+from asistencia.store import camera_reports, class_sessions, registrations, scan_failures, session_keys
 from asistencia.store.qr_pool import QR_POOL, Frame, StaleQr
 from asistencia.valkey import VALKEY
 
@@ -25,7 +26,10 @@ Row = dict[str, Any]
 
 
 async def next_frame(app: web.Application, session: Row) -> Frame:
-    """One tick of the session's shared rotation (one Lua call)."""
+    """One tick of the session's shared rotation (one Lua call): its students' codes, or in
+    the shared-frame mode the slot's one frame."""
+    if session["projection_mode"] == SHARED:
+        return await shared_projection.next_frame(app, session)
     config = app[CONFIG]
     return await app[QR_POOL].tick(session["id"], tick_ms=config.qr_tick_ms, per_frame=config.qr_per_frame,
                                    stale_after_ms=projectable_ms(config.qr_window_seconds),
@@ -70,5 +74,7 @@ async def dashboard_snapshot(app: web.Application, session_id: int) -> dict[str,
         session = await class_sessions.get(cur, session_id)
         students = await registrations.students(cur, session_id)
         failures = await scan_failures.by_student_and_code(cur, session_id)
-    return {"session": wire.session_json(session), "students": [wire.student_json(row) for row in students],
+    cameras = await camera_reports.by_student(app[VALKEY], session_id)
+    return {"session": wire.session_json(session),
+            "students": [{**wire.student_json(row), "camera": cameras.get(row["user_id"])} for row in students],
             "fraud": await fraud_report(app, session_id, failures)}

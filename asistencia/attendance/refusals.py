@@ -31,6 +31,7 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "QR_EXPIRED": (410, "This code has expired"),
     "QR_ALREADY_USED": (409, "This code was already used"),
     "ROUND_MISMATCH": (422, "This code is not for your current round"),
+    "FRAME_TOO_SOON": (422, "This frame came too soon after the one your last round answered"),
     "NO_ATTEMPTS_LEFT": (422, "No attempts left: ask the professor to reset you"),
 }
 

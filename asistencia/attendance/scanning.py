@@ -32,16 +32,18 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG, PG_POOL
-from asistencia.attendance import announce, limits, wire
+from asistencia.attendance import announce, limits, shared_projection, wire
 from asistencia.attendance.refusals import dependencies_required, refusal
 from asistencia.attendance.scan_batches import SCAN_BATCHES
+from asistencia.attendance.shared_projection import FramePass
 from asistencia.attendance.sessions import code_texts, keep_until
 from asistencia.db import transaction
 from asistencia.errors import RateLimited
 from asistencia.domain import counters, outcome, rounds
 from asistencia.domain.networks import address_or_none
 from asistencia.domain.projection import window_ms
-from asistencia.domain.qr_payload import RoundQr, round_qr
+from asistencia.domain.projection_modes import SHARED
+from asistencia.domain.qr_payload import round_qr
 from asistencia.domain.submission import ScanRefused, Submission, check
 from asistencia.events import EVENTS
 from asistencia.store import class_sessions, registrations, scan_failures, scan_replies
@@ -78,6 +80,12 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
             return await _recorded_reply(app, context, user, submitted, refusal(unmet))
         progress = registrations.progress_of(context)
         try:
+            if context["projection_mode"] == SHARED:
+                passed = await shared_projection.answer(app, context, user.id, key.key, qr=qr, proof=proof,
+                                                        remote=remote, progress=progress)
+                # Shielded like a code's consume (below): the commit or the undo always finishes.
+                return await asyncio.shield(_record_or_undo(app, user, context, passed.round, passed, passed.undo,
+                                                            submitted))
             submission = check(session_key=key.key, session_id=session_id, student_id=user.id,
                                current_round=progress.current_round, qr_text=qr,
                                sealed_proof=proof, remote=remote, allowed_networks=context["allowed_networks"])
@@ -131,20 +139,23 @@ async def _consume_and_record(app: web.Application, user: User, context: Row, se
         keep_until=keep_until(context), next_qr=next_qr)
     if isinstance(consumed, str):
         raise ScanRefused(consumed)
+    undo = functools.partial(app[QR_POOL].undo, session_id, entry_id=submission.payload.entry_id, owner=user.id,
+                             next_qr=next_qr, keep_until=keep_until(context))
     # Shielded: once the QR is consumed, the commit (or the undo) finishes even
     # if this request is cancelled, so Valkey and PostgreSQL never disagree.
-    return await asyncio.shield(_record_or_undo(app, user, context, submission, consumed, next_qr, submitted))
+    return await asyncio.shield(_record_or_undo(app, user, context, submission.payload.round, consumed, undo,
+                                                submitted))
 
 
-async def _record_or_undo(app: web.Application, user: User, context: Row, submission: Submission,
-                          consumed: Consumed, next_qr: RoundQr | None, submitted: str) -> dict[str, Any]:
+async def _record_or_undo(app: web.Application, user: User, context: Row, round_: int, consumed: Consumed | FramePass,
+                          undo: Callable[[], Awaitable[None]], submitted: str) -> dict[str, Any]:
+    """Commit a pass the pool (or the shared frames) recorded; `undo` gives it back if that fails."""
     session_id = context["session_id"]
     try:
-        reply, announcement = await _record_pass(app, user, context, submission.payload.round, consumed)
+        reply, announcement = await _record_pass(app, user, context, round_, consumed)
     except BaseException:
         try:
-            await app[QR_POOL].undo(session_id, entry_id=submission.payload.entry_id, owner=user.id,
-                                    next_qr=next_qr, keep_until=keep_until(context))
+            await undo()
         except RedisError:
             log.error("a consumed QR could not be given back; the student's next join issues a new one",
                       extra={"session_id": session_id, "user_id": user.id})
@@ -160,7 +171,7 @@ async def _record_or_undo(app: web.Application, user: User, context: Row, submis
 
 
 async def _record_pass(app: web.Application, user: User, context: Row, round_: int,
-                       consumed: Consumed) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:
+                       consumed: Consumed | FramePass) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:
     """Commit the passed round (and the outcome after the last); returns the reply and
     the announcement to publish once committed.
 

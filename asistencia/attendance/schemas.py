@@ -13,6 +13,7 @@ from asistencia.domain.join_code import LENGTH, normalize
 from asistencia.domain.networks import parse_network
 from asistencia.domain.qr_payload import TEXT_LENGTH
 from asistencia.domain.rounds import MAX_ROUNDS
+from asistencia.domain.projection_modes import PROJECTION_MODES
 from asistencia.domain.rut import normalize as normalize_rut
 from asistencia.validation import ID_RANGE, USER_ID_RANGE, Text
 
@@ -74,6 +75,8 @@ class CreateSessionSchema(marshmallow.Schema):
     late_after_minutes = fields.Integer(load_default=None, allow_none=True, strict=True,
                                         validate=validate.Range(0, 600))
     allowed_networks = fields.List(Network(), load_default=list, validate=validate.Length(max=MAX_NETWORKS))
+    # `auto`: shared frames for a course whose roster is a large hall, else per-student codes.
+    projection_mode = Text(load_default="auto", validate=validate.OneOf(["auto", *PROJECTION_MODES]))
     # Chosen by the page once per filled form: sending it again opens nothing new (a double submit).
     request_id = fields.UUID(load_default=None)
 

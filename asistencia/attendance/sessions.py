@@ -16,13 +16,14 @@ from asistencia.config import Config
 from asistencia.attendance import announce, limits, wire
 from asistencia.attendance.refusals import refusal
 from asistencia.db import cursor, transaction
-from asistencia.domain import counters, outcome, rounds
+from asistencia.domain import counters, outcome, projection_modes, rounds
 from asistencia.domain.join_code import new_join_code
 from asistencia.domain.projection import projectable_ms, texts_per_code
 from asistencia.domain.qr_payload import decoy, round_qr
 from asistencia.events import EVENTS
-from asistencia.store import class_sessions, registrations, scan_failures, session_keys, users
+from asistencia.store import class_sessions, registrations, rosters, scan_failures, session_keys, users
 from asistencia.store.qr_pool import QR_POOL
+from asistencia.store.shared_frames import SHARED_FRAMES
 from asistencia.tokens import User
 from asistencia.valkey import VALKEY
 
@@ -65,12 +66,17 @@ async def read(app: web.Application, user: User, session_id: int) -> dict[str, A
 async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Open a session; with a `request_id` the professor already used, the session it opened
     (False: nothing new was opened)."""
+    config = app[CONFIG]
     request_id = None if fields["request_id"] is None else str(fields["request_id"])
     fields = {**fields, "request_id": request_id}
     for _ in range(JOIN_CODE_ATTEMPTS):
         try:
             async with transaction(app[PG_POOL]) as cur:
                 await users.remember_in(cur, user)
+                if fields["projection_mode"] == projection_modes.AUTO:
+                    fields["projection_mode"] = projection_modes.resolve(
+                        projection_modes.AUTO, await rosters.class_size(cur, fields["course_code"]),
+                        shared_from=config.shared_frames_from_students)
                 session = await class_sessions.create(cur, professor_id=user.id, join_code=new_join_code(),
                                                       **fields)
             break
@@ -81,13 +87,14 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tu
                 return wire.session_json(await class_sessions.by_request(cur, user.id, request_id)), False
     else:
         raise refusal("JOIN_CODE_EXHAUSTED")
-    config = app[CONFIG]
-    try:
-        await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
-                               keep_until=keep_until(session))
-    except RedisError:
-        # Projector ticks top the decoys up too; the session exists either way.
-        log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
+    # A shared-frame session has no pool of codes to pad.
+    if session["projection_mode"] == projection_modes.PER_STUDENT:
+        try:
+            await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
+                                   keep_until=keep_until(session))
+        except RedisError:
+            # Projector ticks top the decoys up too; the session exists either way.
+            log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
     log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id})
     return wire.session_json(session), True
 
@@ -160,6 +167,7 @@ async def close_due(app: web.Application) -> int:
 async def _discard_pool(app: web.Application, session_id: int) -> None:
     try:
         await app[QR_POOL].discard(session_id)
+        await app[SHARED_FRAMES].discard(session_id)
     except RedisError:
         log.warning("could not discard a closed session's QR pool (it expires on its own)",
                     extra={"session_id": session_id})
@@ -195,7 +203,8 @@ async def reset_student(app: web.Application, actor: User, session_id: int, user
     log.info("student reset", extra={"session_id": session_id, "user_id": user_id, "actor_id": actor.id})
     try:
         key = await session_keys.load(app[VALKEY], config.session_key_ring, user_id)
-        if key is not None:
+        # A shared-frame session has no codes of its own: the student answers the next frame.
+        if key is not None and session["projection_mode"] == projection_modes.PER_STUDENT:
             qr = round_qr(key.key, session_id, user_id, after.current_round, time.time(), texts=code_texts(config))
             await app[QR_POOL].issue(session_id, qr, mode="fresh", keep_until=keep_until(session),
                                      stale_after_ms=projectable_ms(config.qr_window_seconds))

@@ -39,6 +39,7 @@ def session_json(row: Row) -> dict[str, Any]:
         "late_after_minutes": row["late_after_minutes"],
         "allowed_networks": row["allowed_networks"],
         "join_code": row["join_code"],
+        "projection_mode": row["projection_mode"],
         "status": row["status"],
         "open": row["open"],
         "created_at": timestamp(row["created_at"]),
@@ -57,7 +58,8 @@ def session_json(row: Row) -> dict[str, Any]:
 def projected_session_json(row: Row) -> dict[str, Any]:
     """What a projector (a screen the whole class sees) may know about its session."""
     return {key: value for key, value in session_json(row).items()
-            if key in {"id", "course_code", "course_name", "room", "join_code", "rounds", "status", "open",
+            if key in {"id", "course_code", "course_name", "room", "join_code", "projection_mode", "rounds", "status",
+                       "open",
                        "ends_at", "counters"}}
 
 
@@ -67,8 +69,10 @@ def student_session_json(row: Row) -> dict[str, Any]:
             "ends_at": timestamp(row["ends_at"])}
 
 
-def progress_json(session: Row, registration: Row, *, attempts: int, status: str | None) -> dict[str, Any]:
-    """A student's own progress in a session (join, status)."""
+def progress_json(session: Row, registration: Row, *, attempts: int, status: str | None,
+                  projection: dict[str, Any]) -> dict[str, Any]:
+    """A student's own progress in a session (join, status); `projection` tells the
+    scanner what the projector shows (docs/protocol.md §8)."""
     progress = rounds.Progress(registration["state"], registration["current_round"],
                                registration["round_failures"])
     return {
@@ -81,6 +85,7 @@ def progress_json(session: Row, registration: Row, *, attempts: int, status: str
         "attempts_left": rounds.attempts_left(progress, attempts),
         "joined_at": timestamp(registration["joined_at"]),
         "status": status,
+        "projection": projection,
     }
 
 

@@ -2,7 +2,10 @@
 
 It joins by code, looks at every projected frame, silently skips codes it
 cannot open (decoys, other students'), and answers its own code for the
-round it is on with a proof sealed under its session key. Tests and
+round it is on with a proof sealed under its session key. In a session of
+the shared-frame mode (docs/protocol.md §8) it unwraps the projection key
+the join gave it and answers a frame per round instead, each issued at least
+`round_gap_seconds` after the one that passed its previous round. Tests and
 benchmarks drive whole classes with it:
 
     async with aiohttp.ClientSession() as http:
@@ -26,7 +29,9 @@ import aiohttp
 from asistencia.client.http import RequestRefused, decoded
 from asistencia.crypto import DecryptError
 from asistencia.domain.proof import Proof, seal_proof
+from asistencia.domain.projection_modes import SHARED
 from asistencia.domain.qr_payload import QrPayload, open_qr
+from asistencia.domain.shared_frame import next_round_may_answer, open_frame, unwrap_for_student
 
 # Refusals after which scanning this session cannot go on without someone acting.
 # Every showing projects a new text; the texts opened lately are kept (a frame
@@ -72,6 +77,9 @@ class Scanner:
         self.replies: list[dict[str, Any]] = []
         self._opened: dict[tuple[str, int], QrPayload | None] = {}
         self._sightings: dict[int, Sighting] = {}
+        self.projection_key: bytes | None = None  # shared-frame mode only
+        self.round_gap_seconds = 0
+        self._answered_issued_at: int | None = None  # the frame that passed the latest round
 
     @property
     def _headers(self) -> dict[str, str]:
@@ -97,6 +105,12 @@ class Scanner:
         self.rounds = progress["session"]["rounds"]
         self.current_round = progress["current_round"]
         self.state = progress["state"]
+        projection = progress["projection"]
+        if projection["mode"] == SHARED and projection["key"] is not None:
+            self.projection_key = unwrap_for_student(self.session_key, projection["key"], session_id=self.session_id,
+                                                     student_id=self.student_id)
+            self.round_gap_seconds = projection["round_gap_seconds"]
+            self._answered_issued_at = projection["answered_issued_at"]
 
     def open(self, text: str, round_: int) -> QrPayload | None:
         """The payload if `text` is a code sealed for this phone, session and round, else None
@@ -111,10 +125,29 @@ class Scanner:
                 self._opened[text, round_] = None
         return self._opened[text, round_]
 
+    def open_frame(self, text: str) -> QrPayload | None:
+        """The payload if `text` is a shared frame of this session, else None (remembered per text)."""
+        if (text, 0) not in self._opened:
+            if len(self._opened) >= REMEMBERED_TEXTS:
+                self._opened.clear()
+            try:
+                self._opened[text, 0] = open_frame(self.projection_key, text, session_id=self.session_id)
+            except (DecryptError, ValueError):
+                self._opened[text, 0] = None
+        return self._opened[text, 0]
+
     def see(self, texts: list[str]) -> None:
         """Look at one frame: remember our codes of the current round and the next (the next
-        one can reach the screen before the current scan's reply), the latest sighting of each."""
+        one can reach the screen before the current scan's reply), the latest sighting of each;
+        in the shared-frame mode, the latest frame that may answer the current round."""
         now = self.clock()
+        if self.projection_key is not None:
+            for text in texts:
+                payload = self.open_frame(text)
+                if payload is not None and next_round_may_answer(self._answered_issued_at, payload.issued_at,
+                                                                 self.round_gap_seconds):
+                    self._sightings[self.current_round] = Sighting(text, payload, now)
+            return
         for text in texts:
             for round_ in range(self.current_round, min(self.current_round + 1, self.rounds) + 1):
                 payload = self.open(text, round_)
@@ -127,7 +160,10 @@ class Scanner:
         return self._sightings.get(round_)
 
     def proof_for(self, payload: QrPayload, *, round_: int | None = None) -> str:
-        proof = Proof(nonce=payload.nonce, round=payload.round if round_ is None else round_,
+        """The proof for one of our codes, or for a shared frame (for the current round)."""
+        if round_ is None:
+            round_ = self.current_round if self.projection_key is not None else payload.round
+        proof = Proof(nonce=payload.nonce, round=round_,
                       client_time=int(self.clock() * 1000))
         return seal_proof(self.session_key, proof, session_id=self.session_id, student_id=self.student_id)
 
@@ -139,11 +175,14 @@ class Scanner:
             return await decoded(response)
 
     async def answer(self, sighting: Sighting) -> dict[str, Any]:
-        """Send the answer for one of our codes; the sighting is forgotten whatever the reply."""
-        if self._sightings.get(sighting.payload.round) == sighting:
-            del self._sightings[sighting.payload.round]
+        """Send the answer for one of our codes (or a frame); the sighting is forgotten whatever the reply."""
+        answering = self.current_round if self.projection_key is not None else sighting.payload.round
+        if self._sightings.get(answering) == sighting:
+            del self._sightings[answering]
         reply = await self.submit(sighting.text, self.proof_for(sighting.payload))
         self.replies.append(reply)
+        if self.projection_key is not None:
+            self._answered_issued_at = sighting.payload.issued_at
         if reply["result"] == "completed":
             self.state = "completed"
             self.current_round = self.rounds
@@ -224,13 +263,21 @@ class Projection:
             for eyes in self._eyes:
                 eyes.put_nowait(None)
 
-    async def watch(self) -> AsyncIterator[list[str]]:
+    async def watch(self, *, latest: bool = False) -> AsyncIterator[list[str]]:
+        """Every frame from now on; with `latest`, only the frame on screen whenever the watcher
+        looks again (a phone busy answering does not see the frames it missed meanwhile: the
+        benchmarks' phones look at the screen as it is, not at a backlog)."""
         if self.closed.is_set():
             return
         eyes: asyncio.Queue[list[str] | None] = asyncio.Queue()
         self._eyes.append(eyes)
         try:
             while (texts := await eyes.get()) is not None:
+                while latest and not eyes.empty():
+                    newer = eyes.get_nowait()
+                    if newer is None:
+                        return
+                    texts = newer
                 yield texts
         finally:
             self._eyes.remove(eyes)

@@ -22,6 +22,7 @@ from asistencia.domain.networks import is_allowed
 from asistencia.domain.proof import Proof, ProofMalformed, open_proof
 from asistencia.domain.qr_payload import QrPayload, open_qr
 from asistencia.domain.rounds import MAX_ROUNDS
+from asistencia.domain.shared_frame import open_frame
 
 
 class ScanRefused(Exception):
@@ -51,6 +52,26 @@ def check(*, session_key: bytes, session_id: int, student_id: int, current_round
         raise ScanRefused("QR_NOT_YOURS") from None
     except ValueError:
         # It opened under the student's own key, so the student's device made it: not a code we issued.
+        raise ScanRefused("QR_UNKNOWN") from None
+    if payload.nonce != proof.nonce:
+        raise ScanRefused("PROOF_MISMATCH")
+    return Submission(payload, proof)
+
+
+def check_frame(*, session_key: bytes, projection_key: bytes, session_id: int, student_id: int, current_round: int,
+                qr_text: str, sealed_proof: bytes, remote: str | None, allowed_networks: Sequence[str]) -> Submission:
+    """`check` for a session in the shared-frame mode: the text must be one of its frames
+    (sealed under the session's projection key), the proof the student's, about that frame."""
+    if not is_allowed(remote, allowed_networks):
+        raise ScanRefused("NETWORK_NOT_ALLOWED")
+    proof = _open_proof(session_key, sealed_proof, session_id=session_id, student_id=student_id,
+                        current_round=current_round)
+    try:
+        payload = open_frame(projection_key, qr_text, session_id=session_id)
+    except DecryptError:
+        raise ScanRefused("QR_NOT_YOURS") from None
+    except ValueError:
+        # It opened under the projection key, which only the session's students hold: made by one of them.
         raise ScanRefused("QR_UNKNOWN") from None
     if payload.nonce != proof.nonce:
         raise ScanRefused("PROOF_MISMATCH")

@@ -18,7 +18,7 @@ _COUNTER_COLUMNS = ", ".join(f"c.{name}" for name in counters.FIELDS) + ", c.ver
 _COLUMNS = f"""
     s.id, s.professor_id, s.course_code, s.course_name, s.room, s.semester, s.block, s.rounds,
     s.duration_minutes, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
-    s.join_code, s.status, s.created_at, s.ends_at, s.closed_at, s.closed_by,
+    s.join_code, s.projection_mode, s.status, s.created_at, s.ends_at, s.closed_at, s.closed_by,
     s.cancelled_at, s.cancelled_by, s.cancel_reason,
     p.username AS professor_username, p.full_name AS professor_full_name,
     s.status = 'active' AND s.ends_at > now() AS open,
@@ -38,23 +38,25 @@ class RequestRepeated(Exception):
 
 async def create(cur, *, professor_id: int, join_code: str, course_code: str, course_name: str, room: str,
                  semester: str, block: str, rounds: int, duration_minutes: int,
-                 late_after_minutes: int | None, allowed_networks: list[str], request_id: str | None) -> Row:
+                 late_after_minutes: int | None, allowed_networks: list[str], request_id: str | None,
+                 projection_mode: str) -> Row:
     """Insert a session (inside the caller's transaction); its counters row comes with it."""
     try:
         await cur.execute(
             """
             INSERT INTO class_sessions (professor_id, course_code, course_name, room, semester, block, rounds,
                                         duration_minutes, late_after_minutes, allowed_networks, join_code, ends_at,
-                                        request_id)
+                                        request_id, projection_mode)
             VALUES (%(professor_id)s, %(course_code)s, %(course_name)s, %(room)s, %(semester)s, %(block)s,
                     %(rounds)s, %(duration_minutes)s, %(late_after_minutes)s, %(allowed_networks)s::cidr[],
-                    %(join_code)s, now() + make_interval(mins => %(duration_minutes)s), %(request_id)s)
+                    %(join_code)s, now() + make_interval(mins => %(duration_minutes)s), %(request_id)s,
+                    %(projection_mode)s)
             RETURNING id
             """,
             {"professor_id": professor_id, "course_code": course_code, "course_name": course_name, "room": room,
              "semester": semester, "block": block, "rounds": rounds, "duration_minutes": duration_minutes,
              "late_after_minutes": late_after_minutes, "allowed_networks": allowed_networks,
-             "join_code": join_code, "request_id": request_id},
+             "join_code": join_code, "request_id": request_id, "projection_mode": projection_mode},
         )
     except psycopg2.errors.UniqueViolation as exc:
         if exc.diag.constraint_name == ACTIVE_JOIN_CODE_INDEX:

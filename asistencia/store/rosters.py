@@ -16,6 +16,21 @@ async def roster(cur, course_code: str) -> list[Row]:
     return await cur.fetchall()
 
 
+async def class_size(cur, course_code: str) -> int:
+    """How large the course's class is, as far as anyone knows: the students its roster
+    names, or those who joined its busiest session so far, whichever is more."""
+    await cur.execute(
+        """
+        SELECT greatest(
+                 (SELECT count(DISTINCT user_id) FROM course_roster WHERE course_code = %(c)s),
+                 (SELECT coalesce(max(c.joined), 0) FROM class_sessions s
+                    JOIN session_counters c ON c.session_id = s.id
+                   WHERE s.course_code = %(c)s AND s.status <> 'cancelled')) AS n
+        """,
+        {"c": course_code})
+    return (await cur.fetchone())["n"]
+
+
 async def replace_uploaded(cur, course_code: str, students: Sequence[Row], *, actor_id: int) -> None:
     """The roster's uploaded part becomes `students` (rut, user_id, full_name); rows filled from
     joined students stay unless the upload names them too (then they count as uploaded)."""

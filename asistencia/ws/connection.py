@@ -40,8 +40,8 @@ class CloseSocket(Exception):
 
 class Connection:
     # Slots, and containers made on first use: thousands of these are alive at once.
-    __slots__ = ("app", "ws", "user", "token_expires", "request_id", "remote", "_queue", "_queue_size", "_writer",
-                 "_timer", "_tasks", "_cleanups", "_subscriptions", "_closing")
+    __slots__ = ("app", "ws", "user", "token_expires", "request_id", "remote", "joined_session", "_queue",
+                 "_queue_size", "_writer", "_timer", "_tasks", "_cleanups", "_subscriptions", "_closing")
 
     def __init__(self, app: web.Application, ws: web.WebSocketResponse, user: User, token_expires: float,
                  request_id: str, remote: str | None, queue_size: int = SEND_QUEUE_SIZE) -> None:
@@ -51,6 +51,8 @@ class Connection:
         self.token_expires = token_expires  # epoch seconds, leeway included
         self.request_id = request_id
         self.remote = remote
+        # The class session a student's connection joined last (ws/student.py): what its reports are about.
+        self.joined_session: int | None = None
         self._queue: collections.deque[str] | None = None
         self._queue_size = queue_size
         self._writer: asyncio.Task | None = None

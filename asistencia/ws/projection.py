@@ -23,6 +23,7 @@ from asistencia.attendance.refusals import refusal
 from asistencia.validation import ID_RANGE
 from asistencia.auth import STAFF
 from asistencia.domain.projection import next_deadline
+from asistencia.domain.projection_modes import SHARED
 from asistencia.events import EVENTS
 from asistencia.store.qr_pool import Frame
 from asistencia.ws import messages
@@ -150,8 +151,12 @@ async def project(connection: Connection, message: dict[str, Any]) -> dict[str, 
                                                 projection.session_row(connection.app, session["id"]))
     projector.start(session)
     config = connection.app[CONFIG]
-    return {"session": wire.projected_session_json(session), "tick_ms": config.qr_tick_ms,
-            "per_frame": config.qr_per_frame, "countdown_seconds": config.countdown_seconds}
+    started = {"session": wire.projected_session_json(session), "tick_ms": config.qr_tick_ms,
+               "per_frame": config.qr_per_frame, "countdown_seconds": config.countdown_seconds,
+               "mode": session["projection_mode"]}
+    if session["projection_mode"] == SHARED:
+        started.update(per_frame=1, round_gap_seconds=config.shared_round_gap_seconds)
+    return started
 
 
 class Watcher:

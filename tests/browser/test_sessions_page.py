@@ -116,3 +116,17 @@ async def test_sessions_are_listed_active_first_opened_with_checked_fields_and_c
     await expect(items(page).nth(2)).to_contain_text(LONG_NAME)
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     await save_screenshot(page, request.node.name, "phone-closed")
+
+
+async def test_the_professor_may_choose_the_projection_mode(open_page, server):
+    """Automatic by default (the course's size decides); a professor may pick one (issue 12)."""
+    page = await open_page(server, "/asistencia/sessions?as=profesor", **PHONE)
+    mode = page.get_by_label("Proyección")
+    await expect(mode).to_have_value("auto")
+    await page.get_by_label("Sigla del curso").fill("MAT-021")
+    await page.get_by_label("Nombre del curso").fill("Cálculo I")
+    await mode.select_option(label="Un código para todo el curso (salas grandes)")
+    async with page.expect_response("**/api/sessions") as created:
+        await page.get_by_role("button", name="Abrir sesión").click()
+    session = await (await created.value).json()
+    assert (session["course_code"], session["projection_mode"]) == ("MAT-021", "shared")

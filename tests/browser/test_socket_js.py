@@ -146,7 +146,7 @@ async def test_a_connection_that_stops_answering_is_replaced(server, open_page):
     try:
         through_proxy = LiveServer(f"http://localhost:{proxy.port}", server.app, server.config)
         page = await open_page(through_proxy, "/asistencia/")
-        await start_socket(page, keepaliveMs=300, requestTimeoutMs=300, backoff={"initialMs": 50, "maxMs": 200})
+        await start_socket(page, heartbeat={"everyMs": 100, "silentMs": 300}, backoff={"initialMs": 50, "maxMs": 200})
         await ready_count(page, 1)
         proxy.stall()  # the network goes quiet without closing anything
         await page.wait_for_function("() => window.live.states.includes('reconnecting')")

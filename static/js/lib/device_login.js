@@ -2,18 +2,17 @@
 // that gives this document the session key (SPEC §3.1, §3.2).
 //
 // Where the session key lives, and how the scanner gets it: in this
-// module's memory, as non-extractable CryptoKeys, for the life of the
-// document — never in localStorage, sessionStorage or IndexedDB. A module
-// is instantiated once per document, so every script of the page that
-// imports this file shares one `currentSession()`. The scanner page is a
-// document of its own: whenever it finds no session (the join QR's link
-// opened fresh, a reload, an expired key) it calls `loginDevice(api)` on the
-// spot: one more touch of the passkey. A new login replaces the server's
-// key, so the newest login is the one that scans.
+// module's memory, as non-extractable CryptoKeys, and kept in IndexedDB
+// for its owner (kept_session.js; what is kept and why: docs/phone-storage.md)
+// so that a reload, the device page's login or the join link opened later
+// the same day need no new touch of the passkey. Never in localStorage or
+// sessionStorage. A new login replaces the server's key, so the newest login
+// is the one that scans.
 //
 //   const state = await readAccessState(api);      // NOT_ENROLLED, ENROLLED_NO_SESSION, READY, BLOCKED
 //   await enrollDevice(api);                       // passkey created and verified; other phones revoked
-//   const session = await loginDevice(api);        // {sealKey, credentialId, expiresAt}
+//   const session = await loginDevice(api, {owner}); // {sealKey, credentialId, expiresAt}, kept for owner
+//   await restoreSession(owner);                   // after a reload: the kept session, or null
 //   currentSession();                              // the same session, or null once expired or forgotten
 //
 // Passkey failures are PasskeyErrors; the server's refusals are api.js
@@ -27,6 +26,7 @@ import {
   newEcdhKeyPair,
   publicKeyRaw,
 } from "./crypto.js";
+import { dropKeptSession, keepSession, keptSession } from "./kept_session.js";
 
 const FINGERPRINT_KEY = "asistencia.device-id";
 
@@ -183,18 +183,18 @@ export async function enrollDevice(api) {
   const credential = await ceremony(() => navigator.credentials.create({ publicKey: creationOptions(options) }));
   const { device } = await api.post("/api/enrollment/verify",
                                     { credential: registrationJson(credential), fingerprint });
-  session = null;
+  forgetSession();
   return device;
 }
 
 /**
  * The device login: an ephemeral ECDH pair, an assertion over
  * SHA-256(server challenge ‖ our public key), and the session key derived
- * here from the server's public key. Resolves with the session (also kept
- * as `currentSession()`): `{sealKey, credentialId, expiresAt}`,
- * `expiresAt` in unix seconds.
+ * here from the server's public key. Resolves with the session (also
+ * `currentSession()`, and kept for `owner`, the student's user id, across
+ * reloads): `{sealKey, credentialId, expiresAt}`, `expiresAt` in unix seconds.
  */
-export async function loginDevice(api) {
+export async function loginDevice(api, { owner }) {
   const keyPair = await newEcdhKeyPair();
   const clientPublic = await publicKeyRaw(keyPair);
   const options = await api.post("/api/login/options", {});
@@ -206,6 +206,7 @@ export async function loginDevice(api) {
   });
   const keys = await deriveSessionKey(keyPair.privateKey, b64urlDecode(reply.server_public_key), credential.id);
   session = Object.freeze({ ...keys, credentialId: credential.id, expiresAt: reply.expires_at });
+  await keepSession(session, owner);
   return session;
 }
 
@@ -217,13 +218,20 @@ export function currentSession(nowSeconds = Date.now() / 1000) {
   return session;
 }
 
-/** Drop this document's session (the server says there is none, or the device is gone). */
+/** The session kept on this phone for `owner` (a reload), made current; null when none is kept or it expired. */
+export async function restoreSession(owner) {
+  session ??= await keptSession(owner);
+  return currentSession();
+}
+
+/** Drop the session here and on the phone (the server says there is none, or the device is gone). */
 export function forgetSession() {
   session = null;
+  dropKeptSession();
 }
 
 /** End the device login on the server (DELETE /api/login) and here. */
 export async function logoutDevice(api) {
   await api.delete("/api/login");
-  session = null;
+  forgetSession();
 }

@@ -17,6 +17,12 @@
 // After every (re)connection onReady runs: that is where a page sends its
 // `project`/`watch`/`join` again, so it resumes without a reload.
 //
+// Liveness (liveness.js): the client pings every 1.5 s and counts anything
+// the server sends as a sign of life; 4 s of silence (a network that died
+// without closing anything) replaces the connection, and the page hears
+// RECONNECTING at once. The browser's `online` event cuts a reconnection's
+// backoff short.
+//
 // The socket's token has a lifetime (auth_ok's `expires_in`): commands that
 // change state need a live one. Before it runs out this client fetches a
 // fresh token and sends {"type":"auth","token"} on the open socket; if that
@@ -24,9 +30,12 @@
 // with a fresh token as above.
 
 import { ApiError } from "./api.js";
+import { Heartbeat } from "./liveness.js";
 
 export const CLOSE_UNAUTHORIZED = 4401;
 const GIVE_UP = new Set([4400, 4403, 4404]);
+// A new connection has this long to open and authenticate (a phone's slow network) before it counts as dead.
+const CONNECT_GRACE_MS = 8000;
 
 /** Connection states, for the page to show (e.g. "reconectando…" while RECONNECTING). */
 export const State = Object.freeze({
@@ -48,7 +57,7 @@ export class LiveSocket {
   #onMessage;
   #onStateChange;
   #backoff;
-  #keepaliveMs;
+  #heartbeat;
   #requestTimeoutMs;
   #ws = null;
   #state = State.CLOSED;
@@ -60,15 +69,15 @@ export class LiveSocket {
   #nextId = 1;
   #pending = new Map();
   #timer = null;
-  #keepalive = null;
   #renewal = null;
+  #online;
 
   /**
    * tokens: a TokenSource (api.js). onReady(user, {reconnected}) after each
    * auth_ok; onMessage(message) for every message that is not a reply;
    * onStateChange(state, detail) where detail is {code, reason, error} once CLOSED.
-   * backoff: {initialMs, maxMs}; keepaliveMs: how often an idle-proof ping
-   * checks the connection (a socket whose ping goes unanswered is replaced).
+   * backoff: {initialMs, maxMs}; heartbeat: {everyMs, silentMs} (liveness.js:
+   * how often to ping, and the silence after which the connection is replaced).
    */
   constructor({
     tokens,
@@ -76,8 +85,8 @@ export class LiveSocket {
     onReady = () => {},
     onMessage = () => {},
     onStateChange = () => {},
-    backoff = { initialMs: 500, maxMs: 15000 },
-    keepaliveMs = 25000,
+    backoff = { initialMs: 500, maxMs: 5000 },
+    heartbeat = {},
     requestTimeoutMs = 10000,
   }) {
     this.#tokens = tokens;
@@ -86,7 +95,15 @@ export class LiveSocket {
     this.#onMessage = onMessage;
     this.#onStateChange = onStateChange;
     this.#backoff = backoff;
-    this.#keepaliveMs = keepaliveMs;
+    this.#heartbeat = new Heartbeat({
+      ...heartbeat,
+      ping: () => this.request("ping").catch(() => {}),
+      onSilent: () => {
+        this.#drop(new ApiError(0, "CONNECTION_LOST", "The server stopped answering"));
+        this.#retryLater();
+      },
+    });
+    this.#online = () => this.#reconnectNow();
     this.#requestTimeoutMs = requestTimeoutMs;
     this.user = null;
     this.closeDetail = null;
@@ -102,11 +119,13 @@ export class LiveSocket {
     }
     this.#stopped = false;
     this.closeDetail = null;
+    globalThis.addEventListener?.("online", this.#online);
     this.#connect();
   }
 
   stop() {
     this.#stopped = true;
+    globalThis.removeEventListener?.("online", this.#online);
     clearTimeout(this.#timer);
     this.#drop(new ApiError(0, "CONNECTION_LOST", "The connection was closed"));
     this.#setState(State.CLOSED, { code: 1000, reason: "stopped", error: null });
@@ -157,8 +176,12 @@ export class LiveSocket {
     this.#token = token;
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
+    this.#heartbeat.start({ graceMs: CONNECT_GRACE_MS });
     ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token }));
-    ws.onmessage = (event) => this.#receive(event.data);
+    ws.onmessage = (event) => {
+      this.#heartbeat.heard();
+      this.#receive(event.data);
+    };
     ws.onclose = (event) => this.#closed(event.code, event.reason);
   }
 
@@ -192,7 +215,6 @@ export class LiveSocket {
     this.#attempt = 0;
     this.#unauthorized = 0;
     this.#setState(State.OPEN);
-    this.#keepalive = setInterval(() => this.#checkAlive(), this.#keepaliveMs);
     this.#scheduleRenewal(expiresIn);
     this.#onReady(user, { reconnected });
   }
@@ -220,17 +242,6 @@ export class LiveSocket {
     }
   }
 
-  async #checkAlive() {
-    try {
-      await this.request("ping");
-    } catch (error) {
-      if (error.code === "TIMEOUT") {
-        this.#drop(new ApiError(0, "CONNECTION_LOST", "The server stopped answering"));
-        this.#retryLater();
-      }
-    }
-  }
-
   #closed(code, reason) {
     this.#drop(new ApiError(0, "CONNECTION_LOST", `The connection closed (${code})`));
     if (this.#stopped) {
@@ -248,7 +259,7 @@ export class LiveSocket {
 
   /** Forget the current socket (without waiting for a close handshake) and fail its pending requests. */
   #drop(error) {
-    clearInterval(this.#keepalive);
+    this.#heartbeat.stop();
     clearTimeout(this.#renewal);
     if (this.#ws !== null) {
       const ws = this.#ws;
@@ -273,11 +284,25 @@ export class LiveSocket {
     const ceiling = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** this.#attempt);
     this.#attempt += 1;
     // Half to all of the ceiling: a restarted server is not hit by every client at once.
-    this.#timer = setTimeout(() => this.#connect(), ceiling * (0.5 + Math.random() / 2));
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#connect();
+    }, ceiling * (0.5 + Math.random() / 2));
+  }
+
+  /** The network came back: a connection waiting out its backoff tries at once. */
+  #reconnectNow() {
+    if (!this.#stopped && this.#ws === null && this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#attempt = 0;
+      this.#connect();
+    }
   }
 
   #giveUp(detail) {
     this.#stopped = true;
+    globalThis.removeEventListener?.("online", this.#online);
     this.#drop(new ApiError(0, "CONNECTION_LOST", "The connection was closed"));
     this.#setState(State.CLOSED, detail);
   }

@@ -26,7 +26,8 @@ const cancelButton = $("cancel-session");
 const rosterFilter = $("roster-filter");
 const rosterRows = $("roster-rows");
 const counters = new LiveCounters($("counters"),
-  ["joined", "in_progress", "present", "late", "doubtful", "justified", "failed", "absent"].map((key) => ({ key, sum: [key] })));
+  ["joined", "in_progress", "present", "late", "doubtful", "justified", "failed", "absent"].map((key) => ({ key, sum: [key] })),
+  { progress: $("class-progress") });
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
 let session = null;

@@ -1,7 +1,7 @@
 // The student's device page (/asistencia/device), driven by the access state:
 // enroll this phone, log it in for the day, see and revoke own devices.
-// The session key a login derives stays in device_login.js's memory for
-// this document (see there for how the scanner gets it).
+// The session key a login derives is kept on the phone for the day
+// (device_login.js): the scanner finds it without another passkey prompt.
 
 import {
   deviceFingerprint,
@@ -164,7 +164,8 @@ async function revoke(device) {
 if (page !== null) {
   buttons.enroll.addEventListener("click", () => act("device.working.enroll", () => enrollDevice(page.api),
     (device) => (device?.status === "pending" ? "device.done.enroll_pending" : "device.done.enroll")));
-  buttons.login.addEventListener("click", () => act("device.working.login", () => loginDevice(page.api),
+  buttons.login.addEventListener("click", () => act("device.working.login",
+                                                    () => loginDevice(page.api, { owner: page.tokens.claims?.userId }),
                                                     "device.done.login"));
   buttons.logout.addEventListener("click", () => act(null, () => logoutDevice(page.api), "device.done.logout"));
   support = await passkeySupport();

@@ -2,6 +2,7 @@
 // projector and the dashboard show them. Events can arrive after a newer
 // snapshot: counters carry a `version` and only ever move forward.
 
+import { progressText } from "/static/js/lib/class_progress.js";
 import { t } from "/static/js/lib/i18n.js";
 import { fill, h } from "./dom.js";
 
@@ -9,11 +10,16 @@ export class LiveCounters {
   #list;
   #fields;
   #shown = null;
+  #progress;
 
-  /** `list`: the <dl> to fill; `fields`: which counters, in order (a field may be a sum: ["present", "late"]). */
-  constructor(list, fields) {
+  /**
+   * `list`: the <dl> to fill; `fields`: which counters, in order (a field may be a sum: ["present", "late"]);
+   * `progress`: an element for the "214 de 300 listos" line, if any.
+   */
+  constructor(list, fields, { progress = null } = {}) {
     this.#list = list;
     this.#fields = fields;
+    this.#progress = progress;
   }
 
   get current() {
@@ -32,6 +38,9 @@ export class LiveCounters {
         h("dt", {}, t(`counters.${key}`)),
         h("dd", {}, String(value)));
     }));
+    if (this.#progress !== null) {
+      this.#progress.textContent = progressText(counters);
+    }
     return true;
   }
 }

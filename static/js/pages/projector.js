@@ -27,7 +27,7 @@ const counters = new LiveCounters($("counters"), [
   { key: "in_progress", sum: ["in_progress"] },
   { key: "present", sum: ["present", "late"] },
   { key: "doubtful", sum: ["doubtful"] },
-]);
+], { progress: $("class-progress") });
 
 const page = await startPage({ devRole: "profesor", roles: ["profesor", "admin"] });
 let grid = 1;
@@ -36,10 +36,11 @@ let closed = false;
 let wakeLock = null;
 let socket = null;
 
-function showMessage(text, { big = false } = {}) {
+function showMessage(text, { big = false, offline = false } = {}) {
   frameCanvas.hidden = true;
   stageMessage.hidden = false;
   stageMessage.classList.toggle("stage-countdown", big);
+  stageMessage.classList.toggle("stage-offline", offline);
   stageMessage.textContent = text;
 }
 
@@ -138,6 +139,8 @@ function onStateChange(state, detail) {
     return;
   }
   if (state === State.RECONNECTING) {
+    // A code shown past its connection is a dead code: students would aim at it for nothing.
+    showMessage(t("projector.offline"), { offline: true });
     connectionStatus.textContent = t("projector.reconnecting");
     projector.dataset.state = "reconnecting";
   } else if (state === State.CLOSED && detail?.code !== 1000) {

@@ -87,6 +87,8 @@ export class Roster {
         return this.#change(data.user_id, { state: "scanning", current_round: data.round, round_failures: 0 });
       case "override":
         return this.#change(data.user_id, { status: data.status, computed_status: data.computed_status });
+      case "camera":
+        return this.#change(data.user_id, { camera: data.camera });
       case "closed":
         // Finalisation: whoever did not complete is absent, unless a professor already set a status.
         return [...this.students.values()]

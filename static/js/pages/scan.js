@@ -1,22 +1,27 @@
 // The student's scanner (/asistencia/scan?code=ABCDEF, the join QR's link):
-// where this phone stands (access state), the device login on the spot when
-// this tab holds no key, joining by code, then the camera answering the
-// student's own codes round after round (docs/protocol.md §6).
+// where this phone stands (access state); a first-time phone enrolled here
+// and logged in right after (two passkey prompts, one tap), a returning one
+// logged in with one; joining by the code the link carried, then the camera
+// answering the student's own codes round after round (docs/protocol.md §6).
 //
-// The session key lives only in device_login.js's memory for this document:
-// a reload or a new tab means touching the passkey again (the newest login
-// is the one that scans; joining again re-seals the code under it).
+// The day's session key is kept on the phone (device_login.js,
+// docs/phone-storage.md): a reload finds it and scans on without a prompt
+// (the newest login is the one that scans; joining again re-seals the code under it).
 
 import { ApiError } from "/static/js/lib/api.js";
 import {
   currentSession,
   deviceFingerprint,
+  enrollDevice,
   forgetSession,
   loginDevice,
   passkeySupport,
   readAccessState,
+  restoreSession,
 } from "/static/js/lib/device_login.js";
 import { t } from "/static/js/lib/i18n.js";
+import { cameraZoom, setCameraZoom } from "/static/js/lib/camera.js";
+import { ScanFeedback } from "/static/js/lib/scan_feedback.js";
 import { LiveSocket, State } from "/static/js/lib/socket.js";
 import { startReading } from "./camera_reader.js";
 import { errorText, showError, startPage, toast } from "./chrome.js";
@@ -33,6 +38,7 @@ const stepError = $("step-error");
 const stepProgress = $("step-progress");
 const toDevice = $("to-device");
 const loginButton = $("login");
+const enrollButton = $("enroll");
 const joinForm = $("join-form");
 const joinInput = $("join-code");
 const joinError = $("join-error");
@@ -42,6 +48,8 @@ const scanStatus = $("scan-status");
 const scanWarning = $("scan-warning");
 const cameraRetry = $("camera-retry");
 const outcome = $("outcome");
+const feedback = new ScanFeedback($("scan-seen"));
+const zoom = $("zoom");
 
 // Refusals that mean the connection, not the scan, failed: the next sighting tries again.
 const CONNECTION_CODES = new Set(["NETWORK_ERROR", "CONNECTION_LOST", "NOT_CONNECTED", "TIMEOUT"]);
@@ -59,6 +67,7 @@ let rounds = null;
 let joinedCode = null;
 let stopCamera = null;
 let cameraStarting = false;
+let cameraState = null;
 let finished = false;
 
 /** What the class code field holds, as the server reads it: letters only, upper case. */
@@ -80,17 +89,24 @@ function showStep(key, { params = {}, action = null } = {}) {
   toDevice.hidden = action !== "device";
   loginButton.hidden = action !== "login";
   loginButton.disabled = false;
+  enrollButton.hidden = action !== "enroll";
+  enrollButton.disabled = false;
   step.setAttribute("aria-busy", "false");
 }
 
+/** The student this page's token names: the owner of the device login kept on the phone. */
+function owner() {
+  return page.tokens.claims?.userId;
+}
+
 /** Where this phone stands, and the one thing to do about it. */
-async function checkAccess() {
+async function checkAccess(support) {
   const state = await readAccessState(page.api);
   switch (state.state) {
     case "READY":
     case "ENROLLED_NO_SESSION":
-      // Even when the server holds a key, this tab holds none until it logs in itself.
-      if (currentSession() !== null && state.state === "READY") {
+      // The server holds a key: this phone scans on with the one it kept, if it kept it.
+      if (state.state === "READY" && (await restoreSession(owner())) !== null) {
         await ready();
       } else {
         forgetSession();
@@ -105,16 +121,43 @@ async function checkAccess() {
       forgetSession();
       const { devices } = await page.api.get("/api/enrollment/devices");
       const mine = devices.find((device) => device.fingerprint === deviceFingerprint());
-      if (mine?.status === "revoked") {
+      if (support !== "READY") {
+        // No passkey can be made here: a professor marks the student by hand.
+        showStep("NO_PASSKEY");
+      } else if (mine?.status === "revoked") {
         showStep("REVOKED_HERE", {
           params: { date: formatDateTime(mine.revoked_at), reason: t(`device.reason.${mine.revoked_reason}`) },
-          action: "device",
+          action: "enroll",
         });
       } else {
-        showStep("NOT_ENROLLED", { action: "device" });
+        showStep("NOT_ENROLLED", { action: "enroll" });
       }
     }
   }
+}
+
+/** A first-time phone: its passkey made here, then the day's login at once; the class code stays. */
+async function enrollHere() {
+  enrollButton.disabled = true;
+  say(stepError, "");
+  say(stepProgress, t("scan.working.enroll"));
+  let device;
+  try {
+    device = await enrollDevice(page.api);
+  } catch (error) {
+    say(stepProgress, "");
+    showError(stepError, error);
+    enrollButton.disabled = false;
+    stepTitle.focus();
+    return;
+  }
+  if (device?.status !== "enrolled") {
+    // Held for a cool-off or a professor's approval: the access state says so.
+    await checkAccess("READY");
+    return;
+  }
+  showStep("LOGIN", { action: "login" });
+  await logIn();
 }
 
 async function logIn() {
@@ -122,12 +165,12 @@ async function logIn() {
   say(stepError, "");
   say(stepProgress, t("scan.working.login"));
   try {
-    await loginDevice(page.api);
+    await loginDevice(page.api, { owner: owner() });
   } catch (error) {
     say(stepProgress, "");
     if (error instanceof ApiError && ENROLL_CODES.has(error.code)) {
       // The phone is no longer enrolled: the access state says why and what to do.
-      await checkAccess().catch((failure) => showError(stepError, failure));
+      await checkAccess("READY").catch((failure) => showError(stepError, failure));
     } else {
       showError(stepError, error);
     }
@@ -223,6 +266,7 @@ async function rejoin() {
   }
   try {
     follow(await socket.request("join", { code: joinedCode }));
+    reportCamera();
   } catch (error) {
     await refused(error);
   }
@@ -268,18 +312,24 @@ async function startCamera() {
   cameraRetry.hidden = true;
   scanStatus.textContent = t("scan.status.camera");
   try {
-    const stop = await startReading(video, (texts) => rounds.see(texts));
+    const stop = await startReading(video, async (texts) => {
+      feedback.frame(texts.length, texts.length > 0 ? await rounds.see(texts) : 0);
+    });
     if (finished || document.hidden || rounds.state !== "scanning") {
       stop();
     } else {
       stopCamera = stop;
       $("viewfinder").hidden = false;
+      feedback.start();
+      offerZoom();
+      reportCamera("CAMERA_OK");
       scanStatus.textContent = t("scan.status.looking", { round: rounds.currentRound, rounds: rounds.rounds });
     }
   } catch (error) {
     scanStatus.textContent = "";
     showError(scanWarning, error);
     cameraRetry.hidden = false;
+    reportCamera(error.code ?? "CAMERA_FAILED");
   } finally {
     cameraStarting = false;
   }
@@ -291,6 +341,28 @@ function stopReading() {
     stopCamera = null;
   }
   $("viewfinder").hidden = true;
+  feedback.stop();
+  $("zoom-field").hidden = true;
+}
+
+/**
+ * Tell the professor's dashboard whether this phone can scan (a denied camera is
+ * not "still scanning"); said again after every join over the socket.
+ */
+function reportCamera(state = cameraState) {
+  cameraState = state;
+  if (state !== null && socket?.state === State.OPEN && rounds?.sessionId !== null) {
+    socket.request("camera", { session: rounds.sessionId, state }).catch(() => {});
+  }
+}
+
+/** A zoom slider, where the camera and the browser offer one (docs/readability.md). */
+function offerZoom() {
+  const range = cameraZoom(video);
+  $("zoom-field").hidden = range === null;
+  if (range !== null) {
+    Object.assign(zoom, { min: range.min, max: range.max, step: range.step, value: range.value });
+  }
 }
 
 function answered(reply) {
@@ -422,7 +494,9 @@ function connection(state, detail) {
 if (page !== null) {
   joinInput.value = cleanCode(new URLSearchParams(location.search).get("code"));
   loginButton.addEventListener("click", logIn);
+  enrollButton.addEventListener("click", enrollHere);
   cameraRetry.addEventListener("click", startCamera);
+  zoom.addEventListener("input", () => setCameraZoom(video, Number(zoom.value)).catch(() => offerZoom()));
   joinForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const code = cleanCode(joinInput.value);
@@ -444,11 +518,10 @@ if (page !== null) {
   });
   const support = await passkeySupport();
   if (support === "UNSUPPORTED") {
-    showStep("LOGIN");
-    say(stepError, t("error.code.PASSKEY_UNSUPPORTED"));
+    showStep("NO_PASSKEY");
   } else {
     try {
-      await checkAccess();
+      await checkAccess(support);
     } catch (error) {
       step.setAttribute("aria-busy", "false");
       showError(stepError, error);

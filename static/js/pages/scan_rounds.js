@@ -2,6 +2,7 @@
 // the own codes the camera sees, answer the current round's at once, move
 // on with the server's reply.
 
+import { sharedFramesOf } from "/static/js/lib/shared_frames.js";
 import { OwnCodes, proofFor } from "./own_codes.js";
 
 // A code may expire 5 s after its last showing (a quarter of its window):
@@ -17,6 +18,7 @@ export class ScanRounds {
   #sightings = new Map();
   #answered = new Set();
   #answering = false;
+  #frames = Promise.resolve(null); // the session's SharedFrames in the shared-frame mode
 
   /**
    * session: the device login's keys ({sealKey}); send(body): the
@@ -38,6 +40,10 @@ export class ScanRounds {
 
   /** Take the student's progress as the server states it (join, status). */
   follow(progress) {
+    // In the shared-frame mode every progress says which frame passed the last round.
+    if (progress.session.id !== this.sessionId || progress.projection?.mode === "shared") {
+      this.#frames = sharedFramesOf(this.#session, progress);
+    }
     this.sessionId = progress.session.id;
     this.studentId = progress.student_id;
     this.rounds = progress.session.rounds;
@@ -49,9 +55,26 @@ export class ScanRounds {
    * Look at one frame's texts: remember own codes by round, answer the current round's.
    * Every showing of a code is a new text of the same payload, so a code is known by its
    * round and nonce: a new text of a code already answered is not answered again.
+   * Resolves with how many of the texts were this student's codes.
    */
   async see(texts) {
     const now = performance.now();
+    let own = 0;
+    const frames = await this.#frames;
+    if (frames !== null) {
+      for (const text of texts) {
+        const frame = await frames.open(text);
+        if (frame !== null) {
+          own += 1;
+          if (frames.mayAnswer(frame)) {
+            const payload = { ...frame, studentId: this.studentId, round: this.currentRound };
+            this.#sightings.set(this.currentRound, { text, payload, seenAt: now, frame });
+          }
+        }
+      }
+      await this.#answer();
+      return own;
+    }
     // The next round's code is looked for too: it can reach the screen before this reply.
     const lastRound = Math.min(this.currentRound + 1, this.rounds);
     for (const text of texts) {
@@ -59,6 +82,7 @@ export class ScanRounds {
         const place = { sessionId: this.sessionId, studentId: this.studentId, round };
         const payload = await this.#codes.open(text, place);
         if (payload !== null) {
+          own += 1;
           if (!this.#answered.has(codeName(payload))) {
             this.#sightings.set(round, { text, payload, seenAt: now });
           }
@@ -67,6 +91,7 @@ export class ScanRounds {
       }
     }
     await this.#answer();
+    return own;
   }
 
   /** Forget what was seen (a new device login, a reset: the codes on screen change). */
@@ -89,6 +114,9 @@ export class ScanRounds {
         const proof = await proofFor(this.#session, sighting.payload);
         const reply = await this.#send({ session: this.sessionId, qr: sighting.text, proof });
         this.#answered.add(codeName(sighting.payload));
+        if (sighting.frame !== undefined) {
+          (await this.#frames).answered(sighting.frame);
+        }
         for (const round of this.#sightings.keys()) {
           if (round <= reply.round) {
             this.#sightings.delete(round); // later showings of the code just answered

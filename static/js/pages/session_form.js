@@ -72,6 +72,7 @@ export function sessionBody() {
     body[name] = value ? Number(value) : null;
   }
   body.allowed_networks = networks();
+  body.projection_mode = input("projection_mode").value;
   return body;
 }
 

@@ -14,9 +14,16 @@ export function statusBadge(status, { short = false } = {}) {
     h("span", { class: "visually-hidden" }, t(`status.${status}`)));
 }
 
-/** What a professor should look at twice about a student's phone (shared in this class, new today), or null. */
+// What the scanner reported about its camera (protocol §5.4 `camera`) → the flag shown, if any.
+const CAMERA_FLAGS = { CAMERA_DENIED: "camera_denied", CAMERA_NOT_FOUND: "no_camera", CAMERA_UNSUPPORTED: "no_camera" };
+
+/**
+ * What a professor should look at twice about a student's phone (shared in
+ * this class, new today, no camera to scan with), or null.
+ */
 export function phoneFlags(student) {
-  const flags = [student.shared_phone && "shared", student.new_phone && "new"].filter(Boolean);
+  const camera = student.camera && student.camera !== "CAMERA_OK" ? CAMERA_FLAGS[student.camera] ?? "camera_failed" : null;
+  const flags = [student.shared_phone && "shared", student.new_phone && "new", camera].filter(Boolean);
   if (flags.length === 0) {
     return null;
   }
