@@ -38,7 +38,8 @@ from bench.lib import Server, bench_environment, drive, emit_json, limited, pin_
 from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ValkeyCounters, run_clients, supply
 
 VARIANTS = {"none": ("asyncio", {"hiredis", "orjson"}), "uvloop": ("uvloop", {"hiredis", "orjson"}),
-            "hiredis": ("asyncio", {"orjson"}), "orjson": ("asyncio", {"hiredis"}), "all": ("uvloop", set()), "fast": ("asyncio", set())}
+            "hiredis": ("asyncio", {"orjson"}), "orjson": ("asyncio", {"hiredis"}), "all": ("uvloop", set()),
+            "fast": ("asyncio", set())}
 ME_REQUESTS = 10_000
 
 

@@ -31,7 +31,8 @@ from typing import Any
 import aiohttp
 
 from bench.classroom import Student, professor_token, ready_students
-from bench.lib import Server, bench_environment, drive, emit_json, percentile, pin_load_generator, report, split_cores, spread
+from bench.lib import (Server, bench_environment, drive, emit_json, percentile, pin_load_generator, report,
+                       split_cores, spread)
 from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ScanJob, _outcome, supply
 from bench.stamped_socket import StampedSocket
 
