@@ -19,6 +19,8 @@ from aiohttp import web
 from asistencia import __version__
 from asistencia.app import create_app
 from asistencia.config import PROJECT_ROOT, Config, ConfigError, load_config
+from asistencia.eventloop import new_event_loop
+from asistencia.jsoncodec import accelerator
 from asistencia.localservices import ServiceUnavailable
 from asistencia.logs import setup_logging
 from asistencia.migrations import MigrationError
@@ -49,10 +51,12 @@ def serve(config: Config) -> None:
     app = create_app(config)
     soft, hard = raise_open_files_limit()
     log.info("starting", extra={"version": __version__, "host": config.host, "port": config.port,
-                                "dev": config.dev, "open_files_limit": soft, "open_files_hard_limit": hard})
+                                "dev": config.dev, "open_files_limit": soft, "open_files_hard_limit": hard,
+                                "event_loop": config.event_loop, "json": accelerator()})
     # shutdown_timeout bounds the drain so we stop before a container's stop grace (10 s).
     web.run_app(app, host=config.host, port=config.port, access_log=None, print=None,
-                shutdown_timeout=config.shutdown_timeout_seconds, handle_signals=True)
+                shutdown_timeout=config.shutdown_timeout_seconds, handle_signals=True,
+                loop=new_event_loop(config.event_loop))
 
 
 async def _migrate(config: Config) -> list[str]:

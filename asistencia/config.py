@@ -15,6 +15,8 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from asistencia.crypto import KEY_BYTES, KeyRing, b64url_decode
+from asistencia.eventloop import CHOICES as EVENT_LOOPS
+from asistencia.eventloop import uvloop_installed
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +55,7 @@ class Config:
         ipaddress.ip_network("127.0.0.1/32"),
     )
     log_level: str = "INFO"
+    event_loop: str = "asyncio"
     timezone: str = "America/Santiago"
     token_url: str = "/api_get_asistencia_token.php"
     startup_wait_seconds: float = 30.0
@@ -181,6 +184,15 @@ def _timezone(name: str, raw: str) -> str:
     return raw
 
 
+def _event_loop(raw: str) -> str:
+    choice = raw.lower()
+    if choice not in EVENT_LOOPS:
+        raise ConfigError(f"EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, got {raw!r}")
+    if choice == "uvloop" and not uvloop_installed():
+        raise ConfigError("EVENT_LOOP=uvloop but uvloop is not installed (pip install uvloop, or EVENT_LOOP=asyncio)")
+    return choice
+
+
 def _origin(name: str, raw: str) -> str:
     origin = raw.rstrip("/")
     if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
@@ -285,6 +297,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         webauthn_origin=_origin("WEBAUTHN_ORIGIN", get("WEBAUTHN_ORIGIN") or defaults.webauthn_origin),
         trusted_proxies=_networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "127.0.0.1"), route_table),
         log_level=log_level,
+        event_loop=_event_loop(get("EVENT_LOOP") or defaults.event_loop),
         timezone=_timezone("TIMEZONE", get("TIMEZONE") or defaults.timezone),
         token_url=get("TOKEN_URL") or ("/api/dev/token" if dev else defaults.token_url),
         startup_wait_seconds=opt_float("STARTUP_WAIT_SECONDS", defaults.startup_wait_seconds, 0, 600),

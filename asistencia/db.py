@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiopg
 import psycopg2
@@ -21,9 +21,24 @@ from asistencia.waiting import wait_until_ready
 
 log = logging.getLogger(__name__)
 
+@contextlib.contextmanager
+def _connect_failures() -> Iterator[None]:
+    """A failed connection attempt as psycopg2 reports it, on any event loop: uvloop refuses to
+    watch the socket of an attempt that already failed (RuntimeError "the handler is closed")
+    where asyncio's loop lets psycopg2 raise OperationalError, which the callers handle
+    (startup waits, requests answer 503)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if "handler is closed" not in str(exc):
+            raise
+        raise psycopg2.OperationalError(f"could not connect to PostgreSQL ({exc})") from exc
+
+
 async def create_pool(dsn: str, *, maxsize: int = 10, minsize: int = 1) -> aiopg.Pool:
-    return await aiopg.create_pool(dsn, minsize=minsize, maxsize=maxsize, timeout=10.0,
-                                   pool_recycle=600)
+    with _connect_failures():
+        return await aiopg.create_pool(dsn, minsize=minsize, maxsize=maxsize, timeout=10.0,
+                                       pool_recycle=600)
 
 
 async def connect_when_ready(dsn: str, *, maxsize: int, wait_seconds: float) -> aiopg.Pool:
@@ -78,12 +93,15 @@ async def pg_pool_ctx(app: web.Application) -> AsyncIterator[None]:
 async def connection(pool: aiopg.Pool) -> AsyncIterator[aiopg.Connection]:
     """A pooled connection; one that broke (server restarted, network cut) is closed, not returned
     to the pool, so the next request after PostgreSQL comes back gets a fresh one."""
-    async with pool.acquire() as conn:
-        try:
-            yield conn
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            conn.close()
-            raise
+    with _connect_failures():
+        conn = await pool.acquire()
+    try:
+        yield conn
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        conn.close()
+        raise
+    finally:
+        await pool.release(conn)
 
 
 @contextlib.asynccontextmanager

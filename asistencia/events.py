@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections import defaultdict
@@ -21,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from asistencia import jsoncodec
 from asistencia.batching import Batcher
 from asistencia.valkey import VALKEY, Valkey
 
@@ -38,7 +38,7 @@ class EventHub:
         self._task: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._max_backoff = max_backoff
-        self._publishing: Batcher[tuple[str, str], None] = Batcher(self._publish_all)
+        self._publishing: Batcher[tuple[str, bytes], None] = Batcher(self._publish_all)
 
     def channel(self, topic: str | int) -> str:
         return f"{self._prefix}{topic}"
@@ -46,13 +46,13 @@ class EventHub:
     async def publish(self, topic: str | int, event: str, data: dict[str, Any]) -> None:
         """Send to every process. A Valkey failure is logged, not raised: the
         database already holds the truth and subscribers resync on reconnect."""
-        message = json.dumps({"event": event, "data": data}, separators=(",", ":"))
+        message = jsoncodec.dumps_bytes({"event": event, "data": data})
         try:
             await self._publishing.submit((self.channel(topic), message))
         except RedisError:
             log.warning("could not publish event", extra={"topic": str(topic), "event": event})
 
-    async def _publish_all(self, messages: list[tuple[str, str]]) -> list[None]:
+    async def _publish_all(self, messages: list[tuple[str, bytes]]) -> list[None]:
         """Concurrent publishers' messages in one pipeline, in the order they were published."""
         async with self._vk.client.pipeline(transaction=False) as pipe:
             for channel, message in messages:
@@ -118,7 +118,7 @@ class EventHub:
                     if topic not in self._subscribers:
                         continue  # every process hears every event; most have no one here to take it
                     try:
-                        event = json.loads(message["data"])
+                        event = jsoncodec.loads(message["data"])
                     except (ValueError, TypeError):
                         log.warning("dropping malformed event", extra={"topic": topic})
                         continue

@@ -16,6 +16,7 @@ from asistencia.appkeys import REQUEST_ID, USER
 from asistencia.assets import IMMUTABLE
 from asistencia.auth import Handler
 from asistencia.errors import DEPENDENCY_FAILURES, ApiError, dependency_down
+from asistencia.jsoncodec import json_response
 from asistencia.metrics import METRICS
 
 log = logging.getLogger("asistencia.access")
@@ -75,7 +76,7 @@ class TrustedProxies:
 
 def error_response(request: web.Request, error: ApiError) -> web.StreamResponse:
     if wants_json(request):
-        response = web.json_response(error.to_json(), status=error.status)
+        response = json_response(error.to_json(), status=error.status)
     else:
         response = aiohttp_jinja2.render_template(
             "error.html", request, {"code": error.code, "status": error.status}, status=error.status

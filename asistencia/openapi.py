@@ -20,6 +20,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from asistencia import __version__
 from asistencia.appkeys import OPENAPI
+from asistencia.jsoncodec import json_response
 
 DOCUMENTED_PREFIXES = ("/api/", "/health")
 _PATH_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
@@ -108,4 +109,4 @@ async def openapi_ctx(app: web.Application):
 
 async def openapi_json(request: web.Request) -> web.Response:
     """This document: the OpenAPI 3.1 description of the REST API."""
-    return web.json_response(request.app[OPENAPI])
+    return json_response(request.app[OPENAPI])

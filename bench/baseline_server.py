@@ -6,13 +6,14 @@ group from one loop, on the same wall-clock grid as the app's projectors of
 session K (`domain.projection.slot_point`), so the projector fan-out has a
 baseline with no Valkey and no per-session work.
 Benchmarks report the app's figures as ratios to these, measured in the same run.
+It runs on the server's event loop and JSON encoder (`EVENT_LOOP`, `asistencia.jsoncodec`),
+so a ratio compares the work per request, not the accelerators.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import os
 import time
@@ -22,6 +23,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from asistencia.domain.projection import slot_point
+from asistencia.eventloop import new_event_loop
+from asistencia.jsoncodec import dumps, json_response
 
 TICKING: web.AppKey[dict[int, weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("ticking")
 TICK_LOOPS: web.AppKey[list[asyncio.Task]] = web.AppKey("tick_loops")
@@ -29,7 +32,12 @@ TICK_LOOPS: web.AppKey[list[asyncio.Task]] = web.AppKey("tick_loops")
 
 async def echo(request: web.Request) -> web.Response:
     body = await request.json()
-    return web.json_response({"ok": True, "n": len(body)})
+    return json_response({"ok": True, "n": len(body)})
+
+
+async def me(request: web.Request) -> web.Response:
+    """The shape of `GET /api/me`, with no token to check."""
+    return json_response({"id": 1000000, "username": "1000000-0", "role": "alumno", "full_name": None})
 
 
 async def idle_socket(request: web.Request) -> web.WebSocketResponse:
@@ -69,8 +77,7 @@ async def _tick_loop(group: int, sockets: weakref.WeakSet[web.WebSocketResponse]
         slot = max(slot + 1, math.floor(time.time() / period - point) + 1)
         await asyncio.sleep((slot + point) * period - time.time())
         seq += 1
-        text = json.dumps({"type": "frame", "session": group, "seq": seq, "qrs": [filler], "time_left_ms": 0},
-                          separators=(",", ":"))
+        text = dumps({"type": "frame", "session": group, "seq": seq, "qrs": [filler], "time_left_ms": 0})
         for ws in list(sockets):
             if not ws.closed:
                 with contextlib.suppress(ConnectionResetError, RuntimeError):
@@ -87,17 +94,19 @@ async def tick_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 def main() -> None:
     app = web.Application()
     app.router.add_post("/echo", echo)
+    app.router.add_get("/me", me)
     app.router.add_get("/health", health)
     app.router.add_get("/ws", idle_socket)
     app.router.add_get("/ticking", ticking_socket)
     app.cleanup_ctx.append(tick_ctx)
-    web.run_app(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=None, print=None,
+                loop=new_event_loop(os.environ.get("EVENT_LOOP", "asyncio")))
 
 
 if __name__ == "__main__":

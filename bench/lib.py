@@ -6,9 +6,12 @@ baseline measured in the same run on the same machine.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import json
 import os
+import random
 import secrets
 import statistics
 import subprocess
@@ -16,11 +19,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from asistencia.config import PROJECT_ROOT
-from asistencia.localservices import drop_database, ensure_database, free_port, local_services, with_database
+from asistencia.localservices import (LocalValkey, drop_database, ensure_database, free_port, local_services,
+                                      with_database)
 
 BENCH_SECRET = "bench-secret-" + "b" * 40
 
@@ -32,6 +37,32 @@ def percentile(values: list[float], p: float) -> float:
     k = (len(ordered) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    """Median and range of repeated measurements (and the runs themselves, in order)."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
+
+
+# The cores this process was started with (before `pin_load_generator` narrows them).
+_ALLOWED_CORES = sorted(os.sched_getaffinity(0))
+
+
+def split_cores() -> tuple[set[int] | None, set[int] | None]:
+    """(server cores, load generator cores): one core each where this process may use two or more,
+    so the load generator does not take the server's core; (None, None) on one core."""
+    allowed = _ALLOWED_CORES
+    if len(allowed) < 2:
+        return None, None
+    return {allowed[0]}, set(allowed[1:])
+
+
+def pin_load_generator() -> set[int] | None:
+    """Pin this process (the load generator) to its cores; those cores, or None on one core."""
+    _, load = split_cores()
+    if load is not None:
+        os.sched_setaffinity(0, load)
+    return load
 
 
 def summary_ms(samples_s: list[float]) -> str:
@@ -64,10 +95,27 @@ class ProcessStats:
 
 
 @contextlib.contextmanager
-def bench_environment() -> Iterator[dict[str, str]]:
-    """Environment for server processes: real PostgreSQL + Valkey, a throwaway database."""
-    with local_services(PROJECT_ROOT, database_url=os.environ.get("DATABASE_URL"),
-                        valkey_url=os.environ.get("VALKEY_URL"), ephemeral=True) as services:
+def _valkey(private: bool) -> Iterator[str | None]:
+    if not private:
+        yield os.environ.get("VALKEY_URL")
+        return
+    valkey = LocalValkey(Path(tempfile.mkdtemp(prefix="asistencia-bench-valkey-")), remove_on_stop=True)
+    try:
+        yield valkey.start()
+    finally:
+        valkey.stop()
+
+
+@contextlib.contextmanager
+def bench_environment(*, private_valkey: bool = False) -> Iterator[dict[str, str]]:
+    """Environment for server processes: real PostgreSQL + Valkey, a throwaway database.
+
+    `private_valkey` starts a Valkey of the run's own, so its command counts are
+    this run's alone (the machine's Valkey also serves other processes).
+    """
+    with _valkey(private_valkey) as valkey_url, \
+            local_services(PROJECT_ROOT, database_url=os.environ.get("DATABASE_URL"), valkey_url=valkey_url,
+                           ephemeral=True) as services:
         database = with_database(services.postgres_dsn, f"asistencia_bench_{secrets.token_hex(4)}")
         ensure_database(database)
         try:
@@ -87,12 +135,15 @@ def bench_environment() -> Iterator[dict[str, str]]:
 
 
 class Server:
-    """A server process under test on a free port (the app, or a baseline module)."""
+    """A server process under test on a free port (the app, or a baseline module), pinned to
+    `cpus` when given."""
 
-    def __init__(self, env: dict[str, str], args: list[str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], args: list[str] | None = None, *, cpus: set[int] | None = None,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.env = {**env, "PORT": str(self.port)}
         self.args = args or ["-m", "asistencia", "serve"]
+        self.cpus = cpus
         self.process: subprocess.Popen | None = None
         # A file, not a pipe nobody reads: a server logging more than a pipe holds would block.
         self.log = tempfile.TemporaryFile()
@@ -104,6 +155,9 @@ class Server:
     def __enter__(self) -> Server:
         self.process = subprocess.Popen([sys.executable, *self.args], env=self.env, cwd=PROJECT_ROOT,
                                         stdout=subprocess.DEVNULL, stderr=self.log)
+        if self.cpus is not None:
+            # Before the interpreter starts its threads: they inherit the mask.
+            os.sched_setaffinity(self.process.pid, self.cpus)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -150,3 +204,84 @@ def emit_json(name: str, data: dict) -> None:
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(data, indent=2))
+
+
+Job = TypeVar("Job")
+
+
+@dataclasses.dataclass
+class Phase:
+    """What one run of closed-loop (or paced) clients saw, and what it cost."""
+
+    requests: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    outcomes: dict[str, int] = dataclasses.field(default_factory=dict)
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_cpu_ms(self) -> float:
+        """Server CPU (user + system) per request, ms."""
+        return self.server_cpu / self.requests * 1000 if self.requests else float("nan")
+
+    def ms(self, p: float) -> float:
+        return percentile(self.latencies, p) * 1000
+
+    def figures(self) -> dict[str, Any]:
+        return {"requests": self.requests, "seconds": self.seconds, "req_per_s": self.rate,
+                "p50_ms": self.ms(50), "p99_ms": self.ms(99), "max_ms": max(self.latencies, default=0) * 1000,
+                "outcomes": self.outcomes, "server_cpu_ms_per_request": self.server_cpu_ms,
+                "client_cpu_ms_per_request": self.client_cpu / self.requests * 1000 if self.requests else None}
+
+    def line(self) -> str:
+        return (f"{self.requests} in {self.seconds:.2f} s = {self.rate:.0f} req/s; p50 {self.ms(50):.1f} ms, "
+                f"p99 {self.ms(99):.1f} ms, max {max(self.latencies, default=0) * 1000:.1f} ms; "
+                f"server CPU {self.server_cpu_ms:.3f} ms/req, "
+                f"client CPU {self.client_cpu / max(self.requests, 1) * 1000:.2f} ms/req")
+
+
+async def drive(send: Callable[[Job], Awaitable[str]], jobs: Iterator[Job], clients: int, server: Server, *,
+                until: float | None = None, period: float | None = None) -> Phase:
+    """`clients` workers taking jobs until none is left (or the clock passes `until`).
+
+    `send` does one request and names its outcome. Closed loop by default: a
+    worker sends its next job as soon as its last reply is in. With `period`,
+    each worker sends one job per `period` seconds (from a random phase), an
+    offered load that does not depend on how fast the server answers. The
+    phase's server CPU is the server process's own (user + system), read from /proc.
+    """
+    phase = Phase()
+
+    async def worker() -> None:
+        next_send = time.perf_counter() + random.uniform(0, period or 0)
+        for job in jobs:
+            if period is not None:
+                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
+                next_send += period
+            if until is not None and time.perf_counter() >= until:
+                return
+            sent = time.perf_counter()
+            outcome = await send(job)
+            phase.latencies.append(time.perf_counter() - sent)
+            phase.outcomes[outcome] = phase.outcomes.get(outcome, 0) + 1
+
+    stats = server.stats
+    cpu, client_cpu = stats.cpu_seconds(), time.process_time()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    phase.seconds = time.perf_counter() - started
+    phase.server_cpu = stats.cpu_seconds() - cpu
+    phase.client_cpu = time.process_time() - client_cpu
+    phase.requests = len(phase.latencies)
+    return phase
+
+
+def limited(jobs: Iterator[Job], count: int) -> Iterator[Job]:
+    """At most `count` of `jobs` (a phase of N requests)."""
+    for _, job in zip(range(count), jobs):
+        yield job

@@ -42,6 +42,7 @@ import aiohttp
 from asistencia.domain.projection import slot_point
 from bench.classroom import open_session, professor_token
 from bench.lib import ProcessStats, Server, bench_environment, emit_json, percentile, report
+from bench.scan_throughput import SERVER_ENV
 from bench.stamped_socket import StampedSocket
 
 TICK_MS = 333  # the default QR_TICK_MS; both servers run at it
@@ -85,13 +86,16 @@ def _grid(times: list[float], tick_ms: int,
     return slots, lateness, intervals, skipped, twice
 
 
-async def measure(server: Server, count: int, seconds: float, *, sessions: list[int], bare: bool) -> dict:
+async def measure(server: Server, count: int, seconds: float, *, sessions: list[int], bare: bool,
+                  windows: int = 1) -> list[dict]:
     """Socket i follows sessions[i % len(sessions)]: a projector of that session, or (bare) a socket
-    of the baseline's group ticking on that session's grid."""
+    of the baseline's group ticking on that session's grid. One figure set per measured window
+    (`windows` back to back on the same sockets); RSS per socket is read after the last."""
     stats, me = server.stats, ProcessStats(os.getpid())
     await asyncio.sleep(1.0)
     rss_before = stats.rss_bytes()
     sockets: list[StampedSocket] = []
+    spans: list[tuple[float, float, float, float]] = []  # (start, end, server CPU, client CPU)
     try:
         token = professor_token()
         for start in range(0, count, BATCH):
@@ -104,15 +108,24 @@ async def measure(server: Server, count: int, seconds: float, *, sessions: list[
                 sockets += await asyncio.gather(*(_projector(server.port, token, sessions[i % len(sessions)])
                                                   for i in batch))
         await asyncio.sleep(WARMUP_SECONDS + (0 if bare else 3))
-        cpu_before, mine_before, started = stats.cpu_seconds(), me.cpu_seconds(), time.time()
-        await asyncio.sleep(seconds)
-        cpu_after, mine_after, ended = stats.cpu_seconds(), me.cpu_seconds(), time.time()
+        for _ in range(windows):
+            cpu_before, mine_before, started = stats.cpu_seconds(), me.cpu_seconds(), time.time()
+            await asyncio.sleep(seconds)
+            spans.append((started, time.time(), stats.cpu_seconds() - cpu_before, me.cpu_seconds() - mine_before))
         rss_after = stats.rss_bytes()
         alive = sum(not ws.closed for ws in sockets)
         warnings = server.warnings_logged()
     finally:
         for ws in sockets:
             ws.close()
+    common = {"sockets": count, "alive": alive, "rss_before_mb": rss_before / 2**20,
+              "rss_after_mb": rss_after / 2**20, "bytes_per_socket": (rss_after - rss_before) / count,
+              "server_warnings": warnings}
+    return [{**common, **_window(sockets, sessions, *span)} for span in spans]
+
+
+def _window(sockets: list[StampedSocket], sessions: list[int], started: float, ended: float, server_cpu: float,
+            client_cpu: float) -> dict:
     lateness: list[float] = []
     intervals: list[float] = []
     by_tick: dict[tuple[int, int], list[float]] = defaultdict(list)  # (session, slot) -> lateness
@@ -132,8 +145,7 @@ async def measure(server: Server, count: int, seconds: float, *, sessions: list[
     # Per tick of a session: when its first frame arrived (the tick itself), and how long until its last (the fan-out).
     first = [min(xs) * 1000 for xs in by_tick.values()]
     spread = [(max(xs) - min(xs)) * 1000 for xs in by_tick.values()]
-    return {"sockets": count, "alive": alive, "frames": frames,
-            "expected_frames": round(count * window * 1000 / TICK_MS),
+    return {"frames": frames, "expected_frames": round(len(sockets) * window * 1000 / TICK_MS),
             "slots_skipped": skipped, "slots_twice": twice,
             "lateness_ms": {"p50": percentile(ms, 50), "p99": percentile(ms, 99), "max": max(ms, default=math.nan),
                             "min": min(ms, default=math.nan)},
@@ -141,14 +153,11 @@ async def measure(server: Server, count: int, seconds: float, *, sessions: list[
             "tick_fanout_spread_ms": {"p50": percentile(spread, 50), "p99": percentile(spread, 99)},
             "interval_jitter_ms": {"p50": percentile(jitter, 50), "p99": percentile(jitter, 99),
                                    "max": max(jitter, default=math.nan)},
-            "server_cpu_fraction": (cpu_after - cpu_before) / window,
-            "client_cpu_fraction": (mine_after - mine_before) / window,
-            "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20,
-            "bytes_per_socket": (rss_after - rss_before) / count, "window_seconds": window,
-            "server_warnings": warnings}
+            "server_cpu_fraction": server_cpu / window, "client_cpu_fraction": client_cpu / window,
+            "window_seconds": window}
 
 
-async def _sessions(server: Server, count: int) -> list[int]:
+async def sessions_of(server: Server, count: int) -> list[int]:
     async with aiohttp.ClientSession() as http:
         token = professor_token()
         return [(await open_session(http, server.url, token))["id"] for _ in range(count)]
@@ -171,15 +180,15 @@ def _row(figures: dict) -> str:
 async def main(counts: list[int], session_count: int, seconds: float) -> None:
     results = {}
     with bench_environment() as env:
-        env = {**env, "BASELINE_TICK_MS": str(TICK_MS), "BASELINE_FRAME_BYTES": str(FRAME_BYTES),
+        env = {**env, **SERVER_ENV, "BASELINE_TICK_MS": str(TICK_MS), "BASELINE_FRAME_BYTES": str(FRAME_BYTES),
                "QR_TICK_MS": str(TICK_MS), "QR_PER_FRAME": "1"}
         for count in counts:
             with Server(env) as app:
                 print(f"server pid {app.process.pid} ({count} projectors)", flush=True)
-                sessions = await _sessions(app, min(session_count, count))
-                ours = await measure(app, count, seconds, sessions=sessions, bare=False)
+                sessions = await sessions_of(app, min(session_count, count))
+                [ours] = await measure(app, count, seconds, sessions=sessions, bare=False)
             with Server(env, ["-m", "bench.baseline_server"]) as baseline:
-                base = await measure(baseline, count, seconds, sessions=sessions, bare=True)
+                [base] = await measure(baseline, count, seconds, sessions=sessions, bare=True)
             results[count] = {"baseline": base, "asistencia": ours}
             report(f"Projector fan-out: {count} sockets, {min(session_count, count)} sessions, "
                    f"tick {TICK_MS} ms, {seconds:.0f} s window",

@@ -43,7 +43,6 @@ import dataclasses
 import json
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,22 +51,36 @@ from typing import Any
 import aiohttp
 import redis.asyncio as redis
 
+from asistencia.client.http import RequestRefused
 from asistencia.client.scanner import Projection, Scanner
 from asistencia.domain.qr_payload import QrPayload
+from bench import lib
 from bench.classroom import Student, open_session, professor_token, ready_students
-from bench.lib import Server, bench_environment, emit_json, percentile, process_cpu, report
+from bench.lib import Server, bench_environment, drive, emit_json, percentile, process_cpu, report
 
 ROUNDS = 3
 JOIN_CONCURRENCY = 25
+JOIN_ATTEMPTS = 5
 BASELINE_SECONDS = 5.0
 PACED_SECONDS = 5.0
 PHASE_TIMEOUT = 60.0
+# A request's bound: generous, since other work on a shared machine can stall setup for long.
+SETUP_TIMEOUT = 120.0
 PROJECTION_TIMEOUT = 60.0
 COST_CLIENTS = 20
 SMALL_POOL, LARGE_POOL = 10, 300
 # Projection only prepares the timed phase: the fastest rotation the config allows.
 SERVER_ENV = {"QR_WINDOW_SECONDS": "600", "COUNTDOWN_SECONDS": "0", "QR_PER_FRAME": "16", "QR_TICK_MS": "50",
-              "LOG_LEVEL": "WARNING"}
+              "LOG_LEVEL": "WARNING",
+              # The bench's students join, scan and project far more than a class does: the limits
+              # are still checked on every request (a Valkey counter each), they just never bite.
+              "LIMIT_JOINS_PER_MINUTE": "100000", "LIMIT_SCANS_PER_MINUTE": "100000",
+              "LIMIT_SOCKET_CONNECTS_PER_MINUTE": "100000", "LIMIT_SOCKET_MESSAGES_PER_MINUTE": "1000000",
+              # Every socket of a bench comes from 127.0.0.1: a whole campus behind one address.
+              "SOCKETS_PER_ADDRESS": "1000000", "SOCKETS_PER_USER": "10000"}
+# A supply of scans comes in sessions of this many students, set up this many at a time.
+SUPPLY_CLASS_SIZE = 100
+SUPPLY_CONCURRENCY = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,41 +98,21 @@ class ScanJob:
 
 
 @dataclasses.dataclass
-class Phase:
-    """What one run of clients saw."""
+class Phase(lib.Phase):
+    """A phase of scans (or of the baseline) with what Valkey and the services spent meanwhile."""
 
-    requests: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = dataclasses.field(default_factory=list)
-    outcomes: dict[str, int] = dataclasses.field(default_factory=dict)
-    server_cpu: float = 0.0
-    client_cpu: float = 0.0
     valkey_commands: int = 0
     valkey_usec: int = 0
+    valkey_calls: dict[str, int] = dataclasses.field(default_factory=dict)  # by command name
     services_cpu: dict[str, float] = dataclasses.field(default_factory=dict)
 
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def ms(self, p: float) -> float:
-        return percentile(self.latencies, p) * 1000
-
     def figures(self) -> dict[str, Any]:
-        return {"requests": self.requests, "seconds": self.seconds, "req_per_s": self.rate,
-                "p50_ms": self.ms(50), "p99_ms": self.ms(99), "max_ms": max(self.latencies, default=0) * 1000,
-                "outcomes": self.outcomes, "server_cpu_ms_per_request": self.server_cpu / self.requests * 1000,
-                "client_cpu_ms_per_request": self.client_cpu / self.requests * 1000,
+        return {**super().figures(),
                 "valkey_commands_per_request": self.valkey_commands / self.requests,
                 "valkey_usec_per_request": self.valkey_usec / self.requests,
+                "valkey_calls_per_request": {name: n / self.requests for name, n in sorted(self.valkey_calls.items())},
                 **{f"{name}_cpu_ms_per_request": seconds / self.requests * 1000
                    for name, seconds in self.services_cpu.items()}}
-
-    def line(self) -> str:
-        return (f"{self.requests} in {self.seconds:.2f} s = {self.rate:.0f} req/s; p50 {self.ms(50):.1f} ms, "
-                f"p99 {self.ms(99):.1f} ms, max {max(self.latencies, default=0) * 1000:.1f} ms; "
-                f"server CPU {self.server_cpu / self.requests * 1000:.2f} ms/req, "
-                f"client CPU {self.client_cpu / self.requests * 1000:.2f} ms/req")
 
 
 def service_cpu_seconds() -> dict[int, tuple[str, float]]:
@@ -148,15 +141,19 @@ def service_cpu_delta(before: dict[int, tuple[str, float]]) -> dict[str, float]:
 class ValkeyCounters:
     """Commands processed by the whole Valkey (Lua's inner calls included) and their µs.
 
-    Other clients of the same Valkey count too: deltas are approximate.
+    Other clients of the same Valkey count too: deltas are approximate, unless
+    the Valkey is the run's own (`bench_environment(private_valkey=True)`).
     """
 
     def __init__(self, url: str) -> None:
         self.client = redis.from_url(url)
+        self.calls: dict[str, int] = {}
 
     async def read(self) -> tuple[int, int]:
+        """(commands, µs) so far; `calls` holds the commands so far by name."""
         stats = await self.client.info("stats")
         commands = await self.client.info("commandstats")
+        self.calls = {name.removeprefix("cmdstat_"): entry["calls"] for name, entry in commands.items()}
         return stats["total_commands_processed"], sum(entry["usec"] for entry in commands.values())
 
 
@@ -190,7 +187,15 @@ async def join_all(http: aiohttp.ClientSession, base_url: str, code: str, studen
     async def one(student: Student) -> Scanner:
         scanner = student.scanner(http, base_url)
         async with limit:
-            await scanner.join(code)
+            for attempt in range(JOIN_ATTEMPTS):
+                try:
+                    await scanner.join(code)
+                    break
+                except RequestRefused as refused:
+                    # A machine loaded by others can time a dependency out (503): setup, not figures.
+                    if refused.status != 503 or attempt == JOIN_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
         return scanner
 
     return list(await asyncio.gather(*(one(s) for s in students)))
@@ -213,50 +218,46 @@ async def project_all(http: aiohttp.ClientSession, base_url: str, classes_: list
     return jobs
 
 
+async def supply(http: aiohttp.ClientSession, base_url: str, students: list[Student], count: int) -> list[ScanJob]:
+    """`count` scan jobs of round 1, ready to send: sessions of SUPPLY_CLASS_SIZE students
+    (taken in turn from `students`) joined and projected, several at a time."""
+    groups, taken = [], 0
+    while taken < count:
+        size = min(SUPPLY_CLASS_SIZE, len(students), count - taken)
+        first = taken % len(students)
+        groups.append([students[(first + i) % len(students)] for i in range(size)])
+        taken += size
+    limit = asyncio.Semaphore(SUPPLY_CONCURRENCY)
+
+    async def one(group: list[Student]) -> list[ScanJob]:
+        async with limit:
+            [(session, scanners)] = await classes(http, base_url, [group])
+            return await project(http, base_url, session["id"], scanners, 1)
+
+    return [job for jobs in await asyncio.gather(*(one(group) for group in groups)) for job in jobs]
+
+
 async def run_clients(http: aiohttp.ClientSession, url: str, jobs: Iterator[ScanJob], clients: int,
                       server: Server, valkey: ValkeyCounters, *, until: float | None = None,
                       period: float | None = None) -> Phase:
-    """`clients` workers sending jobs until none is left (or `until`); every reply is checked.
+    """`clients` workers POSTing scan bodies (`lib.drive`); every reply is checked."""
+    async def send(job: ScanJob) -> str:
+        async with http.post(url, data=job.body(), headers={"Authorization": f"Bearer {job.scanner.token}",
+                                                             "Content-Type": "application/json"}) as response:
+            return _outcome(response.status, await response.read())
 
-    Closed loop by default: a worker sends its next job as soon as its last
-    reply is in. With `period`, each worker sends one job per `period`
-    seconds (from a random phase), an offered load that does not depend on
-    how fast the server answers.
-    """
-    phase = Phase()
-
-    async def worker() -> None:
-        next_send = time.perf_counter() + random.uniform(0, period or 0)
-        for job in jobs:
-            if period is not None:
-                await asyncio.sleep(max(0.0, next_send - time.perf_counter()))
-                next_send += period
-            if until is not None and time.perf_counter() >= until:
-                return
-            body = job.body()
-            sent = time.perf_counter()
-            async with http.post(url, data=body, headers={"Authorization": f"Bearer {job.scanner.token}",
-                                                          "Content-Type": "application/json"}) as response:
-                reply = await response.read()
-            phase.latencies.append(time.perf_counter() - sent)
-            outcome = _outcome(response.status, reply)
-            phase.outcomes[outcome] = phase.outcomes.get(outcome, 0) + 1
-
-    stats = server.stats
-    cpu, client_cpu, (commands, usec) = stats.cpu_seconds(), time.process_time(), await valkey.read()
+    commands, usec = await valkey.read()
+    calls = valkey.calls
     services = service_cpu_seconds()
-    started = time.perf_counter()
     async with asyncio.timeout(PHASE_TIMEOUT):
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    phase.seconds = time.perf_counter() - started
+        driven = await drive(send, jobs, clients, server, until=until, period=period)
     commands_after, usec_after = await valkey.read()
-    phase.server_cpu = stats.cpu_seconds() - cpu
-    phase.client_cpu = time.process_time() - client_cpu
+    by_name = {name: n - calls.get(name, 0) for name, n in valkey.calls.items() if name != "info"}
     # Less the two INFO commands of the first read.
-    phase.valkey_commands, phase.valkey_usec = commands_after - commands - 2, usec_after - usec
-    phase.services_cpu = service_cpu_delta(services)
-    phase.requests = len(phase.latencies)
-    return phase
+    return Phase(**{field.name: getattr(driven, field.name) for field in dataclasses.fields(lib.Phase)},
+                 valkey_commands=commands_after - commands - 2, valkey_usec=usec_after - usec,
+                 valkey_calls={name: n for name, n in by_name.items() if n},
+                 services_cpu=service_cpu_delta(services))
 
 
 def _outcome(status: int, reply: bytes) -> str:
@@ -363,7 +364,7 @@ async def main(students_count: int, scans: int, levels: list[int], period: float
         with Server(env, ["-m", "bench.baseline_server"]) as bare, Server({**env, **SERVER_ENV}) as app:
             valkey = ValkeyCounters(env["VALKEY_URL"])
             connector = aiohttp.TCPConnector(limit=0)
-            timeout = aiohttp.ClientTimeout(total=30)
+            timeout = aiohttp.ClientTimeout(total=SETUP_TIMEOUT)
             async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
                 started = time.perf_counter()
                 students = await ready_students(http, app.url, students_count)

@@ -22,7 +22,7 @@ fi
 stamp=".venv/.installed-$(cat setup.cfg pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "asistencia: installing dependencies into .venv" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,fast,bench]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -84,7 +84,7 @@ def another_valid_value(variable: str, default: object) -> str:
         return "10.0.0.0/8"
     if default is None or default == "":
         return "x" * 40
-    return {"LOG_LEVEL": "DEBUG", "TIMEZONE": "UTC"}.get(variable, f"{default}x")
+    return {"LOG_LEVEL": "DEBUG", "TIMEZONE": "UTC", "EVENT_LOOP": "uvloop"}.get(variable, f"{default}x")
 
 
 ROWS = documented_rows(DOC.read_text())

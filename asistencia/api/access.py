@@ -9,6 +9,7 @@ from asistencia import access
 from asistencia.api.enrollment import activate_due, device_json
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.auth import STUDENT, current_user, requires_role
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.store import devices, session_keys
 from asistencia.validation import Text, load_query
@@ -31,7 +32,7 @@ async def state(request: web.Request) -> web.Response:
     pending = await devices.pending_of(request.app[PG_POOL], user.id)
     session = await session_keys.load(request.app[VALKEY], request.app[CONFIG].session_key_ring, user.id)
     standing = access.standing(device, session, query["fingerprint"], pending=pending)
-    return web.json_response({
+    return json_response({
         "state": standing.state,
         "next_action": standing.next_action,
         "reason": standing.reason,

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from asistencia.attendance import joining, scanning, schemas
 from asistencia.auth import STUDENT, current_user, requires_role
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.validation import load_query, read_json
 
@@ -19,7 +20,7 @@ _STATUS = schemas.SessionQuery()
 async def join(request: web.Request) -> web.Response:
     """Join a class session by its code; puts the round-1 QR in the projection."""
     body = await read_json(request, _JOIN)
-    return web.json_response(await joining.join(request.app, current_user(request), request.remote, body["code"]))
+    return json_response(await joining.join(request.app, current_user(request), request.remote, body["code"]))
 
 
 @requires_role(*STUDENT)
@@ -29,7 +30,7 @@ async def scan(request: web.Request) -> web.Response:
     body = await read_json(request, _SCAN)
     reply = await scanning.scan(request.app, current_user(request), request.remote, session_id=body["session"],
                                 qr=body["qr"], proof=body["proof"])
-    return web.json_response(reply)
+    return json_response(reply)
 
 
 @requires_role(*STUDENT)
@@ -37,4 +38,4 @@ async def scan(request: web.Request) -> web.Response:
 async def status(request: web.Request) -> web.Response:
     """The calling student's own progress in a session."""
     query = load_query(request, _STATUS)
-    return web.json_response(await joining.status(request.app, current_user(request), query["session"]))
+    return json_response(await joining.status(request.app, current_user(request), query["session"]))

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from asistencia.appkeys import CONFIG
 from asistencia.demo import DEMO_USERS
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.tokens import ROLES, mint_token
 from asistencia.validation import USER_ID_RANGE, Text, read_json
@@ -39,4 +40,4 @@ async def dev_token(request: web.Request) -> web.Response:
     full_name = body["full_name"] or (demo.full_name if demo else None)
     token = mint_token(request.app[CONFIG], user_id=user_id, username=username, role=body["role"],
                        full_name=full_name, ttl_seconds=body["ttl_seconds"])
-    return web.json_response({"token": token, "expires_at": int(time.time()) + body["ttl_seconds"]})
+    return json_response({"token": token, "expires_at": int(time.time()) + body["ttl_seconds"]})

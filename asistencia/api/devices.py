@@ -13,6 +13,7 @@ from asistencia.attendance.refusals import dependencies_required
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.errors import NotFound
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.store import devices, session_keys, users
 from asistencia.validation import load
@@ -27,7 +28,7 @@ def _iso(moment) -> str | None:
 async def pending(request: web.Request) -> web.Response:
     """Every phone waiting to replace a student's enrolled one, oldest first."""
     rows = await devices.pending_replacements(request.app[PG_POOL])
-    return web.json_response({"devices": [
+    return json_response({"devices": [
         {"id": row["id"], "user_id": row["user_id"], "username": row["username"], "full_name": row["full_name"],
          "created_at": _iso(row["created_at"]), "activates_at": _iso(row["activates_at"])} for row in rows]},
         headers={"Cache-Control": "no-store"})
@@ -49,4 +50,4 @@ async def approve(request: web.Request) -> web.Response:
         device, replaced = approved
         for old in replaced:
             await session_keys.delete_for_device(request.app[VALKEY], device.user_id, old)
-    return web.json_response({"device": device_json(device)})
+    return json_response({"device": device_json(device)})

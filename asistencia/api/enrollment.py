@@ -19,6 +19,7 @@ from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.crypto import b64url_encode
 from asistencia.db import transaction
 from asistencia.errors import Conflict, NotFound, Refused
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys, users
 from asistencia.store.devices import Device
@@ -88,7 +89,7 @@ async def options(request: web.Request) -> web.Response:
     enrolled = [d for d in await devices.of_user(request.app[PG_POOL], user.id) if d.status == "enrolled"]
     challenge = await challenges.issue(request.app[VALKEY], challenges.ENROLLMENT, user.id,
                                        context=body["fingerprint"])
-    return web.json_response(passkeys.creation_options(
+    return json_response(passkeys.creation_options(
         request.app[CONFIG], user, challenge.value, [(d.credential_id, d.transports) for d in enrolled]))
 
 
@@ -120,7 +121,7 @@ async def verify(request: web.Request) -> web.Response:
     if device.status == "enrolled":
         # The replaced phone's login ends with it (scanning needs a session key).
         await session_keys.delete(vk, user.id)
-    return web.json_response({"device": device_json(device)}, status=201)
+    return json_response({"device": device_json(device)}, status=201)
 
 
 async def activate_due(app: web.Application, user_id: int) -> None:
@@ -137,7 +138,7 @@ async def list_devices(request: web.Request) -> web.Response:
     user = current_user(request)
     await activate_due(request.app, user.id)
     own = await devices.of_user(request.app[PG_POOL], user.id)
-    return web.json_response({"devices": [device_json(d) for d in own]})
+    return json_response({"devices": [device_json(d) for d in own]})
 
 
 @requires_role(*STUDENT)
@@ -158,4 +159,4 @@ async def revoke(request: web.Request) -> web.Response:
             # Someone else's device and no device at all look the same.
             raise NotFound("No such device", code="DEVICE_NOT_FOUND")
         await session_keys.delete_for_device(request.app[VALKEY], user.id, device_id)
-    return web.json_response({"device": device_json(device)})
+    return json_response({"device": device_json(device)})

@@ -11,6 +11,7 @@ from aiohttp import web
 from asistencia import __version__
 from asistencia.appkeys import CONFIG, PG_POOL, STARTED_AT
 from asistencia.db import cursor
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.valkey import VALKEY
 
@@ -63,4 +64,4 @@ async def health(request: web.Request) -> web.Response:
             "code": "DEPENDENCY_DOWN",
             "message": "; ".join(f"{name}: {checks[name]['error']}" for name in failed),
         }
-    return web.json_response(body, status=503 if failed else 200, headers={"Cache-Control": "no-store"})
+    return json_response(body, status=503 if failed else 200, headers={"Cache-Control": "no-store"})

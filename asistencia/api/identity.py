@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from asistencia.auth import current_user, requires_role
+from asistencia.jsoncodec import json_response
 from asistencia.tokens import ROLES
 
 
@@ -12,5 +13,5 @@ from asistencia.tokens import ROLES
 async def me(request: web.Request) -> web.Response:
     """Who the token says the caller is."""
     user = current_user(request)
-    return web.json_response({"id": user.id, "username": user.username, "role": user.role,
+    return json_response({"id": user.id, "username": user.username, "role": user.role,
                               "full_name": user.full_name})

@@ -18,6 +18,7 @@ from asistencia.attendance import limits
 from asistencia.auth import STUDENT, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.errors import ApiError, BadRequest, NotFound, Refused
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.store import challenges, devices, session_keys
 from asistencia.validation import Text, read_json
@@ -69,7 +70,7 @@ async def options(request: web.Request) -> web.Response:
     if device is None or device.status != "enrolled":
         raise _not_enrolled()
     challenge = await challenges.issue(request.app[VALKEY], challenges.LOGIN, user.id)
-    return web.json_response(passkeys.request_options(
+    return json_response(passkeys.request_options(
         request.app[CONFIG], challenge.value, [(device.credential_id, device.transports)]))
 
 
@@ -127,7 +128,7 @@ async def verify(request: web.Request) -> web.Response:
         await session_keys.delete(vk, user.id)
         raise Refused("The passkey's counter went backwards: a copy of it is in use elsewhere. "
                       "The device was revoked; enroll this phone again", code="SIGN_COUNT_REGRESSION")
-    return web.json_response({"server_public_key": crypto.b64url_encode(crypto.public_key_raw(server_key)),
+    return json_response({"server_public_key": crypto.b64url_encode(crypto.public_key_raw(server_key)),
                               "expires_at": expires_at})
 
 

@@ -21,6 +21,7 @@ from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
 from asistencia.domain.rut import student_id
 from asistencia.errors import NotFound
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.store import reports, rosters, users
 from asistencia.validation import Text, load, read_json
@@ -69,7 +70,7 @@ async def roster(request: web.Request) -> web.Response:
     async with transaction(request.app[PG_POOL]) as cur:
         course_code, _ = await _course_sessions(cur, request)
         rows = await rosters.roster(cur, course_code)
-    return web.json_response(_roster_json(course_code, rows))
+    return json_response(_roster_json(course_code, rows))
 
 
 @requires_role(*STAFF)
@@ -85,7 +86,7 @@ async def upload(request: web.Request) -> web.Response:
         await users.remember_in(cur, actor)
         await rosters.replace_uploaded(cur, course_code, students, actor_id=actor.id)
         rows = await rosters.roster(cur, course_code)
-    return web.json_response(_roster_json(course_code, rows))
+    return json_response(_roster_json(course_code, rows))
 
 
 @requires_role(*STAFF)
@@ -97,4 +98,4 @@ async def add_joined(request: web.Request) -> web.Response:
         await users.remember_in(cur, actor)
         added = await rosters.add_joined(cur, course_code, [s["id"] for s in sessions], actor_id=actor.id)
         rows = await rosters.roster(cur, course_code)
-    return web.json_response({**_roster_json(course_code, rows), "added": added})
+    return json_response({**_roster_json(course_code, rows), "added": added})

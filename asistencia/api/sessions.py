@@ -6,6 +6,7 @@ from aiohttp import web
 
 from asistencia.attendance import schemas, sessions
 from asistencia.auth import STAFF, current_user, requires_role
+from asistencia.jsoncodec import json_response
 from asistencia.openapi import documented
 from asistencia.validation import load, load_query, read_json
 
@@ -23,7 +24,7 @@ async def create(request: web.Request) -> web.Response:
     """Open a class session (returns it with its join code)."""
     body = await read_json(request, _CREATE)
     session, opened = await sessions.create(request.app, current_user(request), body)
-    return web.json_response(session, status=201 if opened else 200)
+    return json_response(session, status=201 if opened else 200)
 
 
 @requires_role(*STAFF)
@@ -32,21 +33,21 @@ async def list_sessions(request: web.Request) -> web.Response:
     """List own class sessions, newest first (admins: everyone's); filter by state, course, professor, day."""
     query = load_query(request, _LIST)
     found = await sessions.list_visible(request.app, current_user(request), **query)
-    return web.json_response({"sessions": found})
+    return json_response({"sessions": found})
 
 
 @requires_role(*STAFF)
 async def read(request: web.Request) -> web.Response:
     """Read one class session with its live counters."""
     path = load(_SESSION, dict(request.match_info))
-    return web.json_response(await sessions.read(request.app, current_user(request), path["id"]))
+    return json_response(await sessions.read(request.app, current_user(request), path["id"]))
 
 
 @requires_role(*STAFF)
 async def close(request: web.Request) -> web.Response:
     """Close a class session and finalise every registration (idempotent)."""
     path = load(_SESSION, dict(request.match_info))
-    return web.json_response(await sessions.close(request.app, current_user(request), path["id"]))
+    return json_response(await sessions.close(request.app, current_user(request), path["id"]))
 
 
 @requires_role(*STAFF)
@@ -55,7 +56,7 @@ async def cancel(request: web.Request) -> web.Response:
     """Cancel a mistaken class session (active or closed) with a reason; it then counts nowhere (idempotent)."""
     path = load(_SESSION, dict(request.match_info))
     body = await read_json(request, _CANCEL)
-    return web.json_response(await sessions.cancel(request.app, current_user(request), path["id"], body["reason"]))
+    return json_response(await sessions.cancel(request.app, current_user(request), path["id"], body["reason"]))
 
 
 @requires_role(*STAFF)
@@ -63,11 +64,11 @@ async def reset_student(request: web.Request) -> web.Response:
     """Give a student new attempts on their current round (audited)."""
     path = load(_STUDENT, dict(request.match_info))
     student = await sessions.reset_student(request.app, current_user(request), path["id"], path["user_id"])
-    return web.json_response(student)
+    return json_response(student)
 
 
 @requires_role(*STAFF)
 async def fraud(request: web.Request) -> web.Response:
     """Refused scans of a session by type, and the students involved."""
     path = load(_SESSION, dict(request.match_info))
-    return web.json_response(await sessions.fraud(request.app, current_user(request), path["id"]))
+    return json_response(await sessions.fraud(request.app, current_user(request), path["id"]))

@@ -14,10 +14,11 @@ from redis.exceptions import RedisError
 
 from asistencia.appkeys import CONFIG
 from asistencia.attendance.refusals import dependencies_required
+from asistencia.batching import Batcher
 from asistencia.errors import RateLimited
 from asistencia.metrics import METRICS
 from asistencia.store import rate_limits
-from asistencia.store.rate_limits import Limit
+from asistencia.store.rate_limits import Limit, Spent
 from asistencia.tokens import TokenError
 from asistencia.valkey import VALKEY
 
@@ -52,10 +53,11 @@ def forged_tokens(app: web.Application) -> Limit:
     return Limit("forged-tokens", app[CONFIG].limit_forged_tokens_per_minute, MINUTE)
 
 
-async def spend(app: web.Application, limit: Limit, user_id: int) -> None:
-    """Count one request of `user_id` under `limit`; RateLimited (429) past it."""
+async def spend(app: web.Application, limit: Limit, user_id: int, *, batch: Batcher[int, Spent] | None = None) -> None:
+    """Count one request of `user_id` under `limit` (through `batch`, a batcher of
+    `rate_limits.hit_many` under that limit, when given); RateLimited (429) past it."""
     with dependencies_required():
-        spent = await rate_limits.hit(app[VALKEY], limit, user_id)
+        spent = await (batch.submit(user_id) if batch is not None else rate_limits.hit(app[VALKEY], limit, user_id))
     if not spent.allowed:
         app[METRICS].rate_limited.labels(limit.name).inc()
         raise RateLimited(f"Too many requests ({limit.name}); try again in {spent.retry_after_seconds} s",

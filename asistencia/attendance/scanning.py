@@ -59,9 +59,10 @@ Row = dict[str, Any]
 
 async def scan(app: web.Application, user: User, remote: str | None, *, session_id: int, qr: str,
                proof: bytes) -> dict[str, Any]:
+    batches = app[SCAN_BATCHES]
     submitted = scan_replies.fingerprint(qr, proof)
     try:
-        await limits.spend(app, limits.scans(app), user.id)
+        await limits.spend(app, limits.scans(app), user.id, batch=batches.limits)
     except RateLimited:
         # An identical resend costs nothing (step 5), the limit included: its reply was recorded.
         with dependencies_required():
@@ -70,7 +71,6 @@ async def scan(app: web.Application, user: User, remote: str | None, *, session_
             raise
         return recorded
     with dependencies_required():
-        batches = app[SCAN_BATCHES]
         key, context = await asyncio.gather(batches.session_keys.submit(user.id),
                                             batches.contexts.submit((session_id, user.id)))
         if context is None:
@@ -161,7 +161,8 @@ async def _record_or_undo(app: web.Application, user: User, context: Row, round_
                       extra={"session_id": session_id, "user_id": user.id})
         raise
     try:
-        await scan_replies.save(app[VALKEY], session_id, user.id, submitted, reply, keep_until=keep_until(context))
+        await app[SCAN_BATCHES].replies.submit(scan_replies.Recorded(session_id, user.id, submitted, reply,
+                                                                     keep_until(context)))
     except RedisError:
         # Recorded all the same; a resend of this scan is refused as used (not counted).
         log.warning("could not remember a scan's reply", extra={"session_id": session_id, "user_id": user.id})

@@ -11,10 +11,10 @@ student's active one, even if its delete was lost.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Sequence
 
+from asistencia import jsoncodec
 from asistencia.crypto import DecryptError, KeyRing, b64url_decode, b64url_encode
 from asistencia.valkey import Valkey
 
@@ -48,7 +48,7 @@ def _context(user_id: int, device_id: int) -> bytes:
 async def save(vk: Valkey, keys: KeyRing, session_key: SessionKey) -> None:
     ttl = max(1, int(session_key.expires_at - time.time()))
     kid, wrapped = keys.wrap(session_key.key, _context(session_key.user_id, session_key.device_id))
-    value = json.dumps({"device_id": session_key.device_id, "credential_id": session_key.credential_id,
+    value = jsoncodec.dumps_bytes({"device_id": session_key.device_id, "credential_id": session_key.credential_id,
                         "kek": kid, "wrapped": b64url_encode(wrapped), "expires_at": session_key.expires_at})
     await vk.client.set(_key(vk, session_key.user_id), value, ex=ttl)
 
@@ -70,7 +70,7 @@ def _parse(keys: KeyRing, user_id: int, raw: bytes | None) -> SessionKey | None:
     another student's entry): either way the phone has to log in again."""
     if raw is None:
         return None
-    data = json.loads(raw)
+    data = jsoncodec.loads(raw)
     try:
         key = keys.unwrap(data["kek"], b64url_decode(data["wrapped"]), _context(user_id, data["device_id"]))
     except (DecryptError, KeyError, ValueError):

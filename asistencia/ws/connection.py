@@ -4,13 +4,17 @@ task, background tasks and subscriptions undone when the socket ends.
 Only the endpoint's handler task calls `receive()`; anything may `send()`,
 which never blocks: a client that lets its queue fill up is cut off rather
 than allowed to stall the sender (a projector tick, the event hub).
+
+A process holds thousands of mostly idle sockets, so an idle one costs
+little: the queue is a plain deque and its writer task runs only while
+there is something to send; timers are loop callbacks, not sleeping tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -18,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from asistencia import jsoncodec
 from asistencia.tokens import User
 from asistencia.ws.const import CLOSE_TOO_SLOW, SEND_QUEUE_SIZE
 
@@ -34,6 +39,10 @@ class CloseSocket(Exception):
 
 
 class Connection:
+    # Slots, and containers made on first use: thousands of these are alive at once.
+    __slots__ = ("app", "ws", "user", "token_expires", "request_id", "remote", "joined_session", "_queue",
+                 "_queue_size", "_writer", "_timer", "_tasks", "_cleanups", "_subscriptions", "_closing")
+
     def __init__(self, app: web.Application, ws: web.WebSocketResponse, user: User, token_expires: float,
                  request_id: str, remote: str | None, queue_size: int = SEND_QUEUE_SIZE) -> None:
         self.app = app
@@ -44,22 +53,34 @@ class Connection:
         self.remote = remote
         # The class session a student's connection joined last (ws/student.py): what its reports are about.
         self.joined_session: int | None = None
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        self._tasks: set[asyncio.Task] = set()
-        self._cleanups: list[Callable[[], Any]] = []
-        self._subscriptions: dict[str, Callable[[], None]] = {}
+        self._queue: collections.deque[str] | None = None
+        self._queue_size = queue_size
+        self._writer: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] | None = None
+        self._cleanups: list[Callable[[], Any]] | None = None
+        self._subscriptions: dict[str, Callable[[], None]] | None = None
         self._closing = False
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{request_id}")
 
     def send(self, message: dict[str, Any]) -> None:
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
-        except asyncio.QueueFull:
+        if self._queue is None:
+            self._queue = collections.deque()
+        if len(self._queue) >= self._queue_size:
             log.warning("websocket client too slow, cutting it off",
                         extra={"request_id": self.request_id, "user_id": self.user.id})
             self.close_soon(CLOSE_TOO_SLOW, "send queue overflow")
+            return
+        self._queue.append(jsoncodec.dumps(message))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_queued())
+
+    def set_timer(self, delay: float, callback: Callable[[], None]) -> None:
+        """Call `callback` in `delay` seconds, unless the socket ends first (one timer: replaces the last)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(delay, callback)
 
     def token_live(self) -> bool:
         return time.time() < self.token_expires
@@ -74,6 +95,8 @@ class Connection:
     def start_task(self, coro: Coroutine) -> asyncio.Task:
         """Run `coro` for the lifetime of this connection; it is cancelled when the socket ends."""
         task = asyncio.create_task(coro)
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -86,44 +109,58 @@ class Connection:
 
     def on_close(self, cleanup: Callable[[], Any]) -> None:
         """Register an undo (unsubscribe, release) to run when the connection ends."""
+        if self._cleanups is None:
+            self._cleanups = []
         self._cleanups.append(cleanup)
 
     def subscribe(self, name: str, unsubscribe: Callable[[], None]) -> None:
         """Hold a subscription under `name` until replaced, unsubscribed or the socket ends."""
         self.unsubscribe(name)
+        if self._subscriptions is None:
+            self._subscriptions = {}
         self._subscriptions[name] = unsubscribe
 
     def unsubscribe(self, name: str) -> None:
-        undo = self._subscriptions.pop(name, None)
+        undo = self._subscriptions.pop(name, None) if self._subscriptions else None
         if undo is not None:
             undo()
 
     def subscribed(self, name: str) -> bool:
-        return name in self._subscriptions
+        return bool(self._subscriptions) and name in self._subscriptions
 
-    async def _write_loop(self) -> None:
-        while True:
-            text = await self._queue.get()
-            if self.ws.closed:
-                return
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionResetError, RuntimeError):
-                return
+    async def _write_queued(self) -> None:
+        """Send what is queued, in order, then end (the next `send` starts a new writer)."""
+        try:
+            while self._queue:
+                text = self._queue.popleft()
+                if self.ws.closed:
+                    self._queue.clear()
+                    return
+                try:
+                    await self.ws.send_str(text)
+                except (ConnectionResetError, RuntimeError):
+                    self._queue.clear()
+                    return
+        finally:
+            self._writer = None
+            if not self._queue:
+                self._queue = None  # an idle socket holds no queue
 
     async def aclose(self) -> None:
         self._closing = True
-        for name in list(self._subscriptions):
+        for name in list(self._subscriptions or ()):
             self.unsubscribe(name)
-        for cleanup in reversed(self._cleanups):
+        for cleanup in reversed(self._cleanups or ()):
             try:
                 result = cleanup()
                 if asyncio.iscoroutine(result):
                     await result
             except Exception:
                 log.exception("websocket cleanup failed", extra={"request_id": self.request_id})
-        self._cleanups.clear()
-        tasks = [*self._tasks, self._writer]
+        self._cleanups = None
+        if self._timer is not None:
+            self._timer.cancel()
+        tasks = [*(self._tasks or ()), *([self._writer] if self._writer is not None else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -157,7 +157,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             with caps.user(user.id):
                 connection = Connection(app, ws, user, token_expires, request[REQUEST_ID], request.remote)
                 connection.send(messages.auth_ok(user, token_expires - time.time()))
-                connection.start_task(token_renewal.close_when_expired(connection))
+                token_renewal.close_when_expired(connection)
                 await serve_commands(connection)
     except Exception:
         # After the upgrade an HTTP error response can no longer be sent: close the socket instead.

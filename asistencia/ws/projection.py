@@ -64,9 +64,12 @@ async def _own_session(connection: Connection, session_id: int) -> dict[str, Any
 
 
 class Projector:
+    """One projector socket's part. It keeps the session's id, not its row: a process holds
+    hundreds of these, and the frame clock has the row."""
+
     def __init__(self, connection: Connection, session: dict[str, Any]) -> None:
         self.connection = connection
-        self.session = session
+        self.session_id = session["id"]
         self.counters_version = session["counters_version"]
         self._held: list[Event] | None = []
         self._unsubscribe = connection.app[EVENTS].subscribe(announce.projector_topic(session["id"]),
@@ -102,19 +105,18 @@ class Projector:
         # Events can arrive after a newer snapshot; counters only move forward.
         if counters["version"] > self.counters_version:
             self.counters_version = counters["version"]
-            self.connection.send(messages.event("counters", {"session": self.session["id"], "counters": counters}))
+            self.connection.send(messages.event("counters", {"session": self.session_id, "counters": counters}))
 
     async def _resync(self) -> None:
-        session = await projection.session_row(self.connection.app, self.session["id"])
+        session = await projection.session_row(self.connection.app, self.session_id)
         self._send_counters(wire.counters_json(session))
 
     def start(self, session: dict[str, Any]) -> None:
         """Begin with the snapshot taken after subscribing; call once the result is queued."""
-        self.session = session
         self.counters_version = max(self.counters_version, session["counters_version"])
-        self._task = self.connection.start_task(self._run())
+        self._task = self.connection.start_task(self._run(session))
 
-    async def _run(self) -> None:
+    async def _run(self, session: dict[str, Any]) -> None:
         held, self._held = self._held or [], None
         for event in held:
             self._handle(event)
@@ -122,11 +124,11 @@ class Projector:
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         for seconds_left in range(config.countdown_seconds, 0, -1):
-            self.connection.send({"type": "countdown", "session": self.session["id"], "seconds_left": seconds_left})
+            self.connection.send({"type": "countdown", "session": self.session_id, "seconds_left": seconds_left})
             deadline = next_deadline(deadline, loop.time(), 1.0)
             await asyncio.sleep(deadline - loop.time())
-        self._leave_clock = self.connection.app[FRAME_CLOCKS].follow(self.session, self._on_frame,
-                                                                     self._on_clock_lost)
+        self._leave_clock = self.connection.app[FRAME_CLOCKS].follow(session, self._on_frame, self._on_clock_lost)
+        self._task = None  # done: nothing left to cancel
 
     def _on_clock_lost(self) -> None:
         # A screen without frames must not look alive: closed, it reconnects and starts a new clock.
@@ -135,7 +137,7 @@ class Projector:
     def _on_frame(self, frame: Frame, time_left_ms: int) -> None:
         """A frame of the session's clock in this process (shared with its other screens here)."""
         self._seq += 1
-        self.connection.send({"type": "frame", "session": self.session["id"], "seq": self._seq,
+        self.connection.send({"type": "frame", "session": self.session_id, "seq": self._seq,
                               "qrs": frame.texts if time_left_ms else [], "time_left_ms": time_left_ms})
 
 

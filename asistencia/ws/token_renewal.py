@@ -8,7 +8,6 @@ with a fresh token as after any 4401.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -33,12 +32,16 @@ async def renew(connection: Connection, message: dict[str, Any]) -> dict[str, An
     return {"expires_in": max(0, int(expires - time.time()))}
 
 
-async def close_when_expired(connection: Connection) -> None:
-    """Runs for the socket's life: closes it once its token has been expired for the grace period."""
+def close_when_expired(connection: Connection) -> None:
+    """For the socket's life: close it once its token has been expired for the grace period
+    (a timer re-armed for the renewed token's expiry, not a task per socket)."""
     grace = connection.app[CONFIG].socket_token_grace_seconds
-    while True:
+
+    def check() -> None:
         overdue = time.time() - (connection.token_expires + grace)
         if overdue >= 0:
             connection.close_soon(CLOSE_UNAUTHORIZED, "TOKEN_EXPIRED")
-            return
-        await asyncio.sleep(-overdue)
+        else:
+            connection.set_timer(-overdue, check)
+
+    check()

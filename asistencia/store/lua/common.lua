@@ -22,9 +22,12 @@ end
 
 -- A never-shown entry is scored by creation order; that number stays far
 -- below any projection time in ms, so never-shown entries come first.
+-- Returns the creation number (1: the counter was just made).
 local function add_entry(eid, owner, round, kid, texts)
   redis.call('HSET', ENTRY, eid, owner .. '|' .. round .. '|' .. kid .. '|' .. texts)
-  redis.call('ZADD', POOL, redis.call('INCR', SEQ), eid)
+  local seq = redis.call('INCR', SEQ)
+  redis.call('ZADD', POOL, seq, eid)
+  return seq
 end
 
 local function split(list)

@@ -6,6 +6,9 @@
 -- Checks run in SPEC §3.5 order; the first that fails is returned as {code}.
 -- Success returns {"OK", first projection ms, start of the answered showing ms, receipt ms}:
 -- the text says which showing it was (every showing projects a text of its own).
+-- A scan is the hot path: it touches only what it changes, and sets the expiry
+-- (keep_until) only of keys it may have created; the others got theirs from
+-- the script that made them, and every projector tick renews them all.
 local eid, owner = ARGV[1], ARGV[3]
 local entry = read_entry(eid)
 local showing
@@ -19,25 +22,38 @@ if entry.owner ~= owner then return {'QR_NOT_YOURS'} end
 local starts = showings(eid)
 local shown = starts[showing]
 if not shown then return {'QR_NOT_PROJECTED'} end
--- Used before expired: a code used in time stays "used" (a retry), never "expired" (which costs).
-if redis.call('HEXISTS', USED, eid) == 1 then return {'QR_ALREADY_USED'} end
 local now = now_ms()
-if now - starts[1] > tonumber(ARGV[7]) then return {'QR_EXPIRED'} end
-if entry.round ~= ARGV[4] or ARGV[5] ~= entry.round then return {'ROUND_MISMATCH'} end
-if ARGV[6] ~= '1' then return {'NO_ATTEMPTS_LEFT'} end
-
-redis.call('HSET', USED, eid, now)
-redis.call('ZREM', POOL, eid)
-local current = redis.call('HGET', LIVE, owner)
-if current and current ~= eid then
-  -- A newer copy of the same round (re-issued or reset) is no longer needed.
-  redis.call('ZREM', POOL, current)
+-- Used before expired: a code used in time stays "used" (a retry), never "expired" (which costs).
+-- Claimed here in one step; given back if a later check fails.
+if redis.call('HSETNX', USED, eid, now) == 0 then return {'QR_ALREADY_USED'} end
+local refused
+if now - starts[1] > tonumber(ARGV[7]) then
+  refused = 'QR_EXPIRED'
+elseif entry.round ~= ARGV[4] or ARGV[5] ~= entry.round then
+  refused = 'ROUND_MISMATCH'
+elseif ARGV[6] ~= '1' then
+  refused = 'NO_ATTEMPTS_LEFT'
 end
+if refused then
+  redis.call('HDEL', USED, eid)
+  return {refused}
+end
+redis.call('EXPIREAT', USED, ARGV[8])
+
+local current = redis.call('HGET', LIVE, owner)
 if ARGV[9] ~= '' then
-  add_entry(ARGV[9], owner, ARGV[10], ARGV[11], ARGV[12])
+  if add_entry(ARGV[9], owner, ARGV[10], ARGV[11], ARGV[12]) == 1 then
+    redis.call('EXPIREAT', SEQ, ARGV[8])
+  end
   redis.call('HSET', LIVE, owner, ARGV[9])
+  if not current then redis.call('EXPIREAT', LIVE, ARGV[8]) end
 else
   redis.call('HDEL', LIVE, owner)
 end
-keep_until(ARGV[8])
+-- A newer copy of the same round (re-issued or reset) is no longer needed either.
+local gone = (current and current ~= eid) and redis.call('ZREM', POOL, eid, current) or redis.call('ZREM', POOL, eid)
+if gone == 0 and ARGV[9] ~= '' then
+  -- Neither was in the pool: the next code's ZADD may have made it anew.
+  redis.call('EXPIREAT', POOL, ARGV[8])
+end
 return {'OK', starts[1], shown, now}
