@@ -177,7 +177,7 @@ async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_
         await expect(phone.locator("#camera")).to_be_visible()
         await expect(phone.locator("#class-title")).to_have_text("Bases de Datos")
         # Between rounds the student sees that the camera reads codes, and when theirs was shown.
-        await expect(phone.locator("#scan-seen")).to_have_text("Buscando códigos… apunta a la pantalla (0 leídos)")
+        await expect(phone.locator("#scan-seen")).to_have_text("Buscando códigos… apunta a la pantalla (leídos: 0)")
         await save_screenshot(phone, request.node.name, "scanner-no-codes")
         feed.on = True
         await expect(phone.locator("#scan-seen")).to_contain_text("Viendo códigos…")
