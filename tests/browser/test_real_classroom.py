@@ -143,12 +143,14 @@ async def test_a_phone_offline_says_so_completes_after_reconnecting_and_a_reload
         await asyncio.sleep(2)
         await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: 1 de {rounds}")
         await phone.context.set_offline(False)
-        await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!", timeout=20_000)
+        await expect(phone.locator("#outcome")).to_be_visible(timeout=20_000)
+        await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!")
         await expect(phone.locator("#scan-warning")).to_be_hidden()
         assert student["prompt"] == ["create", "get"]
 
         # A reload finds the day's login kept on the phone: no prompt, straight back to the outcome.
         await phone.reload()
+        await expect(phone.locator("#outcome")).to_be_visible()
         await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!")
         await expect(phone.locator("#outcome-status")).to_contain_text("Tu estado:")
         assert student["prompt"] == ["create", "get"], "no prompt after the reload"
@@ -175,14 +177,16 @@ async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_
         await expect(phone.locator("#camera")).to_be_visible()
         await expect(phone.locator("#class-title")).to_have_text("Bases de Datos")
         # Between rounds the student sees that the camera reads codes, and when theirs was shown.
-        await expect(phone.locator("#scan-seen")).to_have_text("Buscando códigos… apunta a la pantalla (0 leídos)")
+        await expect(phone.locator("#scan-seen")).to_have_text("Buscando códigos… apunta a la pantalla (leídos: 0)")
         await save_screenshot(phone, request.node.name, "scanner-no-codes")
         feed.on = True
         await expect(phone.locator("#scan-seen")).to_contain_text("Viendo códigos…")
         await expect(phone.locator("#scan-seen")).to_contain_text("tu código apareció hace")
         await save_screenshot(phone, request.node.name, "scanner-seeing-codes")
         assert await serious_violations(phone) == []
-        await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!", timeout=20_000)
+        await expect(phone.locator("#outcome")).to_be_visible(timeout=20_000)
+        await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!")
+        await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: {rounds} de {rounds}")
     assert student["tap"] == ["enroll"], "one tap from the join link to the scanner"
     assert student["prompt"] == ["create", "get"], "one prompt to enroll, one for the day's login"
     assert await phone.locator("#join-code").input_value() == join_code, "the code came with the link"

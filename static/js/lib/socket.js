@@ -133,7 +133,8 @@ export class LiveSocket {
 
   /** Send {type, ...fields, id} and resolve with the result's data; rejects with an ApiError. */
   request(type, fields = {}, { timeoutMs = this.#requestTimeoutMs } = {}) {
-    if (this.#state !== State.OPEN) {
+    // OPEN but closing underneath (the server's close frame is in, onclose not yet run): not connected.
+    if (this.#state !== State.OPEN || this.#ws?.readyState !== WebSocket.OPEN) {
       return Promise.reject(new ApiError(0, "NOT_CONNECTED", "Not connected to the server"));
     }
     const id = this.#nextId++;
