@@ -45,11 +45,12 @@ async def test_a_renewal_for_another_user_closes_the_socket(client, token):
 
 async def test_an_unrenewed_socket_is_closed_after_the_grace(make_client, config, token):
     client = await make_client(config.replace(jwt_leeway_seconds=0, socket_token_grace_seconds=1))
-    ws, _ = await _opened(client, token("profesor", user_id=34, ttl_seconds=1))
-    renewed, _ = await _opened(client, token("profesor", user_id=35, ttl_seconds=1))
+    # exp is whole seconds: a token of ttl N lives N-1 to N seconds, so N=1 could expire before its auth.
+    ws, _ = await _opened(client, token("profesor", user_id=34, ttl_seconds=3))
+    renewed, _ = await _opened(client, token("profesor", user_id=35, ttl_seconds=3))
     await renewed.send_json({"type": "auth", "id": 1, "token": token("profesor", user_id=35)})
     assert (await renewed.receive_json(timeout=2))["type"] == "result"
-    msg = await ws.receive(timeout=5)
+    msg = await ws.receive(timeout=8)
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     assert (ws.close_code, msg.extra) == (const.CLOSE_UNAUTHORIZED, "TOKEN_EXPIRED")
     await renewed.send_json({"type": "ping", "id": 2})
