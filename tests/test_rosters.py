@@ -143,3 +143,30 @@ async def test_no_mark_by_hand_in_a_cancelled_or_someone_elses_session(client, t
     response = await client.post(f"/api/sessions/{course['today']}/attendance", json=body,
                                  headers=headers(token, course))
     assert await error_of(response) == (422, "SESSION_CANCELLED")
+
+
+async def _watched_students(client, professor_token: str, session_id: int) -> dict[str, tuple]:
+    """(state, status) per username in a dashboard's `watch` snapshot."""
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": professor_token})
+        assert (await ws.receive_json(timeout=5))["type"] == "auth_ok"
+        await ws.send_json({"type": "watch", "id": 1, "session": session_id})
+        reply = await ws.receive_json(timeout=5)
+        while reply.get("id") != 1:
+            reply = await ws.receive_json(timeout=5)
+    return {s["username"]: (s["state"], s["status"]) for s in reply["data"]["students"]}
+
+
+async def test_roster_students_who_have_not_joined_are_on_the_live_dashboard(client, token, course):
+    professor = token("profesor", user_id=course["professor"])
+    assert await _watched_students(client, professor, course["today"]) == {"17333444-3": ("scanning", None)}
+    await client.put("/api/courses/INF-239/roster", json={"students": ROSTER_CSV_ROWS}, headers=bearer(professor))
+    assert await _watched_students(client, professor, course["today"]) == {
+        "17333444-3": ("scanning", None), CAMILA: ("not_joined", None), NEVER_JOINED: ("not_joined", None),
+        NO_PASSKEY: ("not_joined", None)}
+    await client.post(f"/api/sessions/{course['today']}/attendance", headers=bearer(professor),
+                      json={"rut": NO_PASSKEY, "status": "PRESENT", "note": "Sin llave de acceso; estaba en la sala"})
+    await class_data.close(client, course["today"], professor)
+    assert await _watched_students(client, professor, course["today"]) == {
+        "17333444-3": ("scanning", "ABSENT"), CAMILA: ("not_joined", "ABSENT"),
+        NEVER_JOINED: ("not_joined", "ABSENT"), NO_PASSKEY: ("scanning", "PRESENT")}

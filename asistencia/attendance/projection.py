@@ -16,7 +16,7 @@ from asistencia.db import cursor
 from asistencia.domain.projection import projectable_ms, showing_offset_ms
 from asistencia.domain.projection_modes import SHARED
 from asistencia.domain.qr_payload import decoy, round_qr
-from asistencia.store import camera_reports, class_sessions, registrations, scan_failures, session_keys
+from asistencia.store import camera_reports, class_sessions, registrations, rosters, scan_failures, session_keys
 from asistencia.store.qr_pool import QR_POOL, Frame, StaleQr
 from asistencia.valkey import VALKEY
 
@@ -69,12 +69,16 @@ async def session_row(app: web.Application, session_id: int) -> Row | None:
 
 
 async def dashboard_snapshot(app: web.Application, session_id: int) -> dict[str, Any]:
-    """Everything a dashboard shows, as of now: the session, every student, the fraud counters."""
+    """Everything a dashboard shows, as of now: the session, every student (the course roster's
+    students who have not joined included), the fraud counters."""
     async with cursor(app[PG_POOL]) as cur:
         session = await class_sessions.get(cur, session_id)
         students = await registrations.students(cur, session_id)
+        absentees = await rosters.absentees(cur, session_id)
         failures = await scan_failures.by_student_and_code(cur, session_id)
     cameras = await camera_reports.by_student(app[VALKEY], session_id)
+    closed = session["status"] == "closed"
     return {"session": wire.session_json(session),
-            "students": [{**wire.student_json(row), "camera": cameras.get(row["user_id"])} for row in students],
+            "students": [{**wire.student_json(row), "camera": cameras.get(row["user_id"])} for row in students]
+                        + [wire.absentee_json(row, session_closed=closed) for row in absentees],
             "fraud": await fraud_report(app, session_id, failures)}

@@ -89,6 +89,16 @@ def progress_json(session: Row, registration: Row, *, attempts: int, status: str
     }
 
 
+def absentee_json(row: Row, *, session_closed: bool) -> dict[str, Any]:
+    """A course roster student who has not joined the session, as a dashboard row (`state` "not_joined"):
+    absent once the session is closed."""
+    status = "ABSENT" if session_closed else None
+    return {"user_id": row["user_id"], "username": row["rut"], "full_name": row["full_name"], "state": "not_joined",
+            "current_round": 1, "rounds_completed": 0, "round_failures": 0, "failures": 0, "joined_at": None,
+            "completed_at": None, "origin_ip": None, "status": status, "computed_status": status,
+            "certainty": None, "manual": False, "shared_phone": False, "new_phone": False, "camera": None}
+
+
 def student_json(row: Row) -> dict[str, Any]:
     """One student of a session as the professor's dashboard shows them."""
     return {

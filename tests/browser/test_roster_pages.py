@@ -58,6 +58,16 @@ async def test_a_roster_makes_absentees_known_and_a_phone_without_passkey_is_mar
     await expect(page.locator("#roster-count")).to_have_text("2 estudiantes en la nómina.")
     await expect(page.locator("#roster-error")).to_be_hidden()
 
+    # Today's class is live: the roster's students show on its dashboard before they join.
+    await page.goto(f"/asistencia/sessions/{course['today']}/dashboard")
+    waiting = page.locator("#roster-rows tr")
+    await expect(waiting).to_have_count(2)
+    await expect(waiting.filter(has_text="Tomás Herrera Vidal")).to_contain_text("Sin unirse")
+    await page.get_by_label("Mostrar").select_option("not_started")
+    await expect(waiting.filter(has_text="Camila Rojas Muñoz")).to_be_visible()
+    await save_screenshot(page, request.node.name, "dashboard-roster-not-joined")
+    await page.goto("/asistencia/courses/INF-239/summary")
+
     # The held session is closed here; Tomás never joined it, so he is absent in it.
     async with aiohttp.ClientSession(base_url=server.url) as http:
         await class_data.close(http, course["held"], mint_token(server.config, user_id=PROFESSOR.id,

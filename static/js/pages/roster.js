@@ -101,7 +101,8 @@ export class Roster {
 }
 
 // The dashboard's filter: who needs the professor now (out of attempts, failing
-// on the current round, not started at all — a camera denied, say) and who is done.
+// on the current round, not started at all — a camera denied, or not even joined
+// while on the course roster) and who is done.
 export const GROUPS = ["all", "failed", "stuck", "not_started", "done"];
 
 /** Whether `student` belongs to the filter group `group`. */
@@ -113,7 +114,8 @@ export function inGroup(student, group) {
     case "stuck":
       return scanning && student.round_failures > 0;
     case "not_started":
-      return scanning && student.rounds_completed === 0 && student.round_failures === 0;
+      return (scanning && student.rounds_completed === 0 && student.round_failures === 0)
+        || (!student.status && student.state === "not_joined");
     case "done":
       return Boolean(student.status);
     default:
@@ -121,12 +123,15 @@ export function inGroup(student, group) {
   }
 }
 
-/** Where a student stands: the outcome once there is one, else scanning or out of attempts. */
+// A course roster student who has not joined (yet): the snapshot lists them with this state.
+const STANDING_OF_STATE = { failed: "FAILED", not_joined: "NOT_JOINED" };
+
+/** Where a student stands: the outcome once there is one, else scanning, out of attempts or not joined. */
 function standing(student) {
   if (student.status) {
     return student.status;
   }
-  return student.state === "failed" ? "FAILED" : "IN_PROGRESS";
+  return STANDING_OF_STATE[student.state] ?? "IN_PROGRESS";
 }
 
 function cell(field, content, attributes = {}) {
