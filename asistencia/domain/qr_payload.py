@@ -84,20 +84,27 @@ def seal_qr(session_key: bytes, payload: QrPayload) -> str:
     return base45_encode(seal(session_key, pack(payload), associated))
 
 
-def open_qr(session_key: bytes, text: str, *, session_id: int, student_id: int, round_: int) -> QrPayload:
-    """DecryptError when the text is not a code sealed with this key for this session,
-    student and round (a decoy, someone else's, another round's, or not base45 of the
-    right size); ValueError when it opens but is not a payload saying the same."""
+def open_payload(key: bytes, text: str, associated: bytes, *, expected: tuple[int, int, int]) -> QrPayload:
+    """DecryptError unless `text` is base45 of a payload sealed under `key` with `associated`
+    (of the right size); ValueError when it opens but its (session, student, round) is not `expected`."""
     try:
         sealed = base45_decode(text)
     except ValueError:
         raise DecryptError("not base45") from None
     if len(sealed) != SEALED_BYTES:
         raise DecryptError("wrong size")
-    payload = unpack(open_sealed(session_key, sealed, code_associated_data(session_id, student_id, round_)))
-    if (payload.session_id, payload.student_id, payload.round) != (session_id, student_id, round_):
+    payload = unpack(open_sealed(key, sealed, associated))
+    if (payload.session_id, payload.student_id, payload.round) != expected:
         raise ValueError("QR payload disagrees with its associated data")
     return payload
+
+
+def open_qr(session_key: bytes, text: str, *, session_id: int, student_id: int, round_: int) -> QrPayload:
+    """DecryptError when the text is not a code sealed with this key for this session,
+    student and round (a decoy, someone else's, another round's, or not base45 of the
+    right size); ValueError when it opens but is not a payload saying the same."""
+    return open_payload(session_key, text, code_associated_data(session_id, student_id, round_),
+                        expected=(session_id, student_id, round_))
 
 
 @dataclasses.dataclass(frozen=True)

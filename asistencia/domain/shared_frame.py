@@ -28,8 +28,8 @@ import dataclasses
 import os
 
 from asistencia.crypto import (FRAME, PROJECTION_KEY, DecryptError, associated_data, b64url_decode, b64url_encode,
-                               base45_decode, base45_encode, open_sealed, seal)
-from asistencia.domain.qr_payload import NONCE_BYTES, SEALED_BYTES, QrPayload, pack, unpack
+                               base45_encode, open_sealed, seal)
+from asistencia.domain.qr_payload import NONCE_BYTES, QrPayload, open_payload, pack
 
 KEY_BYTES = 32
 
@@ -80,16 +80,7 @@ def new_frame(projection_key: bytes, session_id: int, now: float) -> Frame:
 def open_frame(projection_key: bytes, text: str, *, session_id: int) -> QrPayload:
     """DecryptError when the text is not a frame of this session under this key (someone's
     code, a decoy, another session's frame); ValueError when it opens but says otherwise."""
-    try:
-        sealed = base45_decode(text)
-    except ValueError:
-        raise DecryptError("not base45") from None
-    if len(sealed) != SEALED_BYTES:
-        raise DecryptError("wrong size")
-    payload = unpack(open_sealed(projection_key, sealed, frame_associated_data(session_id)))
-    if (payload.session_id, payload.student_id, payload.round) != (session_id, 0, 0):
-        raise ValueError("frame payload disagrees with its associated data")
-    return payload
+    return open_payload(projection_key, text, frame_associated_data(session_id), expected=(session_id, 0, 0))
 
 
 def next_round_may_answer(previous_issued_at: int | None, issued_at: int, round_gap_seconds: int) -> bool:

@@ -15,7 +15,7 @@ attempts) follow in one atomic Valkey script.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from asistencia.crypto import DecryptError
 from asistencia.domain.networks import is_allowed
@@ -41,37 +41,38 @@ class Submission:
 
 def check(*, session_key: bytes, session_id: int, student_id: int, current_round: int, qr_text: str,
           sealed_proof: bytes, remote: str | None, allowed_networks: Sequence[str]) -> Submission:
-    if not is_allowed(remote, allowed_networks):
-        raise ScanRefused("NETWORK_NOT_ALLOWED")
-    proof = _open_proof(session_key, sealed_proof, session_id=session_id, student_id=student_id,
-                        current_round=current_round)
-    try:
-        payload = _open_code(session_key, qr_text, session_id=session_id, student_id=student_id,
-                             rounds=dict.fromkeys((proof.round, current_round)))
-    except DecryptError:
-        raise ScanRefused("QR_NOT_YOURS") from None
-    except ValueError:
-        # It opened under the student's own key, so the student's device made it: not a code we issued.
-        raise ScanRefused("QR_UNKNOWN") from None
-    if payload.nonce != proof.nonce:
-        raise ScanRefused("PROOF_MISMATCH")
-    return Submission(payload, proof)
+    return _checked(
+        lambda proof: _open_code(session_key, qr_text, session_id=session_id, student_id=student_id,
+                                 rounds=dict.fromkeys((proof.round, current_round))),
+        session_key=session_key, session_id=session_id, student_id=student_id, current_round=current_round,
+        sealed_proof=sealed_proof, remote=remote, allowed_networks=allowed_networks)
 
 
 def check_frame(*, session_key: bytes, projection_key: bytes, session_id: int, student_id: int, current_round: int,
                 qr_text: str, sealed_proof: bytes, remote: str | None, allowed_networks: Sequence[str]) -> Submission:
     """`check` for a session in the shared-frame mode: the text must be one of its frames
     (sealed under the session's projection key), the proof the student's, about that frame."""
+    return _checked(
+        lambda proof: open_frame(projection_key, qr_text, session_id=session_id),
+        session_key=session_key, session_id=session_id, student_id=student_id, current_round=current_round,
+        sealed_proof=sealed_proof, remote=remote, allowed_networks=allowed_networks)
+
+
+def _checked(open_code: Callable[[Proof], QrPayload], *, session_key: bytes, session_id: int, student_id: int,
+             current_round: int, sealed_proof: bytes, remote: str | None,
+             allowed_networks: Sequence[str]) -> Submission:
+    """Network, proof, then the code `open_code` reads given the proof, and that both name one nonce."""
     if not is_allowed(remote, allowed_networks):
         raise ScanRefused("NETWORK_NOT_ALLOWED")
     proof = _open_proof(session_key, sealed_proof, session_id=session_id, student_id=student_id,
                         current_round=current_round)
     try:
-        payload = open_frame(projection_key, qr_text, session_id=session_id)
+        payload = open_code(proof)
     except DecryptError:
         raise ScanRefused("QR_NOT_YOURS") from None
     except ValueError:
-        # It opened under the projection key, which only the session's students hold: made by one of them.
+        # It opened under a key only the student (or, for frames, the session's students) holds:
+        # made by them, not a code we issued.
         raise ScanRefused("QR_UNKNOWN") from None
     if payload.nonce != proof.nonce:
         raise ScanRefused("PROOF_MISMATCH")
