@@ -32,10 +32,10 @@ def test_attempts_run_out_then_reset_gives_them_back_on_the_same_round():
 
 
 def test_which_refusals_cost_an_attempt():
-    for code in ("QR_NOT_YOURS", "QR_EXPIRED", "ROUND_MISMATCH", "QR_NOT_PROJECTED",
+    for code in ("QR_NOT_YOURS", "ROUND_MISMATCH", "QR_NOT_PROJECTED", "FRAME_TOO_SOON",
                  "QR_UNKNOWN", "PROOF_MALFORMED", "PROOF_MISMATCH"):
         assert rounds.counts_against_attempts(code)
-    for code in ("PROOF_INVALID", "QR_ALREADY_USED", "NO_ATTEMPTS_LEFT", "NETWORK_NOT_ALLOWED"):
+    for code in ("PROOF_INVALID", "QR_ALREADY_USED", "QR_EXPIRED", "NO_ATTEMPTS_LEFT", "NETWORK_NOT_ALLOWED"):
         assert not rounds.counts_against_attempts(code)
 
 

@@ -209,9 +209,11 @@ async def test_an_expired_qr_is_410(classroom, pg):
     student = classroom.scanners[0]
     seen = await sighting(student, classroom.screen)
     await asyncio.sleep(1.1)
-    assert await _refused(student.answer(seen)) == (410, "QR_EXPIRED")
-    assert _failures(pg) == [(101, 1, "QR_EXPIRED")]
-    assert _registration(pg, 101) == ("scanning", 1, 1, 1)
+    # Logged for the fraud counters, but free: an honest phone's answer can arrive late.
+    for _ in range(3):
+        assert await _refused(student.answer(seen)) == (410, "QR_EXPIRED")
+    assert _failures(pg) == [(101, 1, "QR_EXPIRED")] * 3
+    assert _registration(pg, 101) == ("scanning", 1, 0, 0)
     assert _rows(pg, "SELECT * FROM rounds") == []
     # An expired code is re-issued with a new nonce and the student can still pass.
     fresh = await sighting(student, classroom.screen, timeout=5)

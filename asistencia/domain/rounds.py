@@ -23,6 +23,7 @@ NOT_COUNTED = frozenset({
     "NETWORK_NOT_ALLOWED",  # where the phone is, not what it sent
     "PROOF_INVALID",  # the proof does not open under the key: anyone holding the token could send it
     "QR_ALREADY_USED",  # only the owner can use a QR: this is a retry of an accepted scan
+    "QR_EXPIRED",  # an honest phone's answer held up by the network or a busy phone arrives late
     "NO_ATTEMPTS_LEFT",  # already failed
 })
 
