@@ -135,7 +135,7 @@ export function findGridCode(image, grid) {
  *    neighbour sits if the codes are drawn edge to edge, quiet zones
  *    touching (how a projector should lay them out: largest modules);
  * 3. if codes are still missing (another layout), slide a window of the
- *    found code's size over the whole frame.
+ *    found code's size over the whole frame, twice, the second pass offset.
  * `known`: a code already read in this frame by `decodeQr` (which reads one
  * code of a grid as if it stood alone): step 1 is skipped and so is step 3,
  * the frame holds what step 2 finds around it (the projector's layout).
@@ -178,9 +178,12 @@ export function decodeQrGrid(image, grid, known = null) {
   }
   const slide = side * 1.2;
   const stride = side / 3;
-  for (let y = slide / 2; y < image.height - slide / 2 + stride && texts.size < grid * grid; y += stride) {
-    for (let x = slide / 2; x < image.width - slide / 2 + stride && texts.size < grid * grid; x += stride) {
-      tryWindow(x, y, slide);
+  // Two passes, the second offset by half a stride: a code the decoder misreads in one window reads in another.
+  for (const offset of [0, stride / 2]) {
+    for (let y = slide / 2 + offset; y < image.height - slide / 2 + stride && texts.size < grid * grid; y += stride) {
+      for (let x = slide / 2 + offset; x < image.width - slide / 2 + stride && texts.size < grid * grid; x += stride) {
+        tryWindow(x, y, slide);
+      }
     }
   }
   return [...texts];
