@@ -74,3 +74,19 @@ async def test_per_student_sessions_and_a_key_for_someone_else(page):
         "    if (typeof frames === 'string') { return frames; }"),
         {"key": sv["session_key"], "progress": _progress(sv, key=someone_else), "texts": []})
     assert refused == "DecryptError"
+
+
+async def test_a_progress_read_before_a_passed_round_does_not_take_the_page_back(page):
+    """A rejoin's reply computed before a scan that passed a round (over REST) lands after it."""
+    rounds = await call_module(page, "shared_frames.js", """async () => {
+        const { ScanRounds } = await import("/static/js/lib/scan_rounds.js");
+        const rounds = new ScanRounds({ session: {}, send: null, onAnswered: null, onRefused: null });
+        const progress = (session, round) => ({ session: { id: session, rounds: 3 }, student_id: 101,
+            current_round: round, state: "scanning", projection: { mode: "per_student" } });
+        const seen = [];
+        for (const [session, round] of [[7, 1], [7, 2], [7, 1], [7, 3], [7, 2], [8, 1]]) {
+            seen.push([rounds.follow(progress(session, round)), rounds.sessionId, rounds.currentRound]);
+        }
+        return seen;
+    }""")
+    assert rounds == [[True, 7, 1], [True, 7, 2], [False, 7, 2], [True, 7, 3], [False, 7, 3], [True, 8, 1]]

@@ -4,7 +4,7 @@
 
 import {
   associatedData, b64urlEncode, base45Decode, CODE, DecryptError, openSealed, PROOF, PROTOCOL_VERSION, seal,
-} from "/static/js/lib/crypto.js";
+} from "./crypto.js";
 
 const SEALED_BYTES = 50;
 const PAYLOAD_BYTES = 22;

@@ -2,7 +2,7 @@
 // the own codes the camera sees, answer the current round's at once, move
 // on with the server's reply.
 
-import { sharedFramesOf } from "/static/js/lib/shared_frames.js";
+import { sharedFramesOf } from "./shared_frames.js";
 import { OwnCodes, proofFor } from "./own_codes.js";
 
 // A code may expire 5 s after its last showing (a quarter of its window):
@@ -38,8 +38,18 @@ export class ScanRounds {
     this.state = null;
   }
 
-  /** Take the student's progress as the server states it (join, status). */
+  /**
+   * Take the student's progress as the server states it (join, status).
+   * Rounds never go back, so a progress behind the round this page already
+   * passed was read before that scan landed (a rejoin answered after a scan
+   * over REST): it is ignored, and false returned, lest the page answer a
+   * past round (ROUND_MISMATCH) or anchor the next frame on an old one
+   * (FRAME_TOO_SOON), both of which cost an attempt.
+   */
   follow(progress) {
+    if (progress.session.id === this.sessionId && progress.current_round < this.currentRound) {
+      return false;
+    }
     // In the shared-frame mode every progress says which frame passed the last round.
     if (progress.session.id !== this.sessionId || progress.projection?.mode === "shared") {
       this.#frames = sharedFramesOf(this.#session, progress);
@@ -49,6 +59,7 @@ export class ScanRounds {
     this.rounds = progress.session.rounds;
     this.currentRound = progress.current_round;
     this.state = progress.state;
+    return true;
   }
 
   /**

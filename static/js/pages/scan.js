@@ -28,7 +28,7 @@ import { errorText, showError, startPage, toast } from "./chrome.js";
 import { say } from "./dom.js";
 import { formatDateTime } from "./format.js";
 import { registerServiceWorker } from "./install.js";
-import { ScanRounds } from "./scan_rounds.js";
+import { ScanRounds } from "/static/js/lib/scan_rounds.js";
 import { statusBadge } from "./status_badge.js";
 
 const $ = (id) => document.getElementById(id);
@@ -275,7 +275,9 @@ async function rejoin() {
 // --- scanning ----------------------------------------------------------------------------
 
 function follow(progress) {
-  rounds.follow(progress);
+  if (!rounds.follow(progress)) {
+    return;
+  }
   step.hidden = true;
   joinForm.hidden = true;
   const { session } = progress;
