@@ -19,9 +19,9 @@ _STUDENT = schemas.StudentPath()
 
 @requires_role(*STAFF)
 @documented(body=schemas.CreateSessionSchema,
-            responses={201: "created", 200: "already opened with this request_id (nothing new)"})
+            responses={201: "created", 200: "already made with this request_id (nothing new)"})
 async def create(request: web.Request) -> web.Response:
-    """Open a class session (returns it with its join code)."""
+    """Open a class session, or save it as a draft with `"open": false` (returns it with its join code)."""
     body = await read_json(request, _CREATE)
     session, opened = await sessions.create(request.app, current_user(request), body)
     return json_response(session, status=201 if opened else 200)
@@ -41,6 +41,15 @@ async def read(request: web.Request) -> web.Response:
     """Read one class session with its live counters."""
     path = load(_SESSION, dict(request.match_info))
     return json_response(await sessions.read(request.app, current_user(request), path["id"]))
+
+
+@requires_role(*STAFF)
+@documented(responses={200: "opened (or already open: unchanged)", 409: "closed or cancelled: not openable"})
+async def open_draft(request: web.Request) -> web.Response:
+    """Open a draft when class starts: its clock (`opened_at`, `ends_at`, the late threshold) starts now
+    and its join code takes joins (idempotent)."""
+    path = load(_SESSION, dict(request.match_info))
+    return json_response(await sessions.open_draft(request.app, current_user(request), path["id"]))
 
 
 @requires_role(*STAFF)

@@ -64,8 +64,8 @@ async def read(app: web.Application, user: User, session_id: int) -> dict[str, A
 
 
 async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Open a session; with a `request_id` the professor already used, the session it opened
-    (False: nothing new was opened)."""
+    """Open a session, or save it as a draft (`open` False); with a `request_id` the professor
+    already used, the session it made (False: nothing new was made)."""
     config = app[CONFIG]
     request_id = None if fields["request_id"] is None else str(fields["request_id"])
     fields = {**fields, "request_id": request_id}
@@ -87,16 +87,42 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tu
                 return wire.session_json(await class_sessions.by_request(cur, user.id, request_id)), False
     else:
         raise refusal("JOIN_CODE_EXHAUSTED")
-    # A shared-frame session has no pool of codes to pad.
-    if session["projection_mode"] == projection_modes.PER_STUDENT:
-        try:
-            await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
-                                   keep_until=keep_until(session))
-        except RedisError:
-            # Projector ticks top the decoys up too; the session exists either way.
-            log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
-    log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id})
+    if session["status"] == "active":
+        await _pad_pool(app, session)
+    log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id,
+                                             "status": session["status"]})
     return wire.session_json(session), True
+
+
+async def open_draft(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
+    """Open a draft: its clock starts now and its join code takes joins. Opening an opened
+    session changes nothing and answers the same; a closed or cancelled one cannot be opened."""
+    async with transaction(app[PG_POOL]) as cur:
+        visible(await class_sessions.get(cur, session_id), user)
+        opened_now = await class_sessions.open_draft(cur, session_id)
+        # Read after the update: a concurrent opening that won the row shows here as active.
+        session = await class_sessions.get(cur, session_id)
+    if session["status"] != "active":
+        raise refusal("SESSION_NOT_DRAFT")
+    if opened_now:
+        await _pad_pool(app, session)
+        log.info("class session opened", extra={"session_id": session_id, "actor_id": user.id})
+        await announce.opened(app[EVENTS], session_id, opened_at=wire.timestamp(session["opened_at"]),
+                              ends_at=wire.timestamp(session["ends_at"]))
+    return wire.session_json(session)
+
+
+async def _pad_pool(app: web.Application, session: Row) -> None:
+    """Decoys in a newly opened session's pool (a shared-frame session has no pool of codes to pad)."""
+    if session["projection_mode"] != projection_modes.PER_STUDENT:
+        return
+    config = app[CONFIG]
+    try:
+        await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
+                               keep_until=keep_until(session))
+    except RedisError:
+        # Projector ticks top the decoys up too; the session is open either way.
+        log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
 
 
 async def list_visible(app: web.Application, user: User, *, status: str | None, limit: int,

@@ -91,6 +91,14 @@ function showClosed() {
   projector.dataset.state = "closed";
 }
 
+function showDraft() {
+  socket?.stop();
+  showMessage(t("projector.not_open"));
+  $("join-panel").hidden = true;
+  connectionStatus.textContent = t("projector.not_open_status");
+  projector.dataset.state = "draft";
+}
+
 async function project() {
   let started;
   try {
@@ -98,6 +106,8 @@ async function project() {
   } catch (error) {
     if (error.code === "SESSION_CLOSED") {
       showClosed();
+    } else if (error.code === "SESSION_NOT_OPEN") {
+      showDraft();
     } else if (error.isTokenError) {
       failPage(error);
     } else {

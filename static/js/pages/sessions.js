@@ -1,11 +1,14 @@
 // The professor's sessions page (/asistencia/sessions): their class
-// sessions, active ones first, with the way to project (in a tab of its own,
-// so this page stays), watch, see results, close or cancel each; and the form
-// that opens a new one (prefilled when the legacy app launches it with
+// sessions, active ones first, then drafts, with the way to project (in a tab
+// of its own, so this page stays), watch, see results, close or cancel each,
+// and to open a draft when class starts; and the form that opens a new one or
+// saves it as a draft (prefilled when the legacy app launches it with
 // ?course_code=&course_name=&semester=&block=&room=). The form sends a
 // request id that changes only when the form does, and empties itself once
-// the session is open: a second click never opens a duplicate. An admin sees
-// everyone's sessions, with their professor, and filters them.
+// the session is made: a second click never makes a duplicate. Opening a
+// draft is idempotent on the server and its button is disabled while it
+// runs: a double click opens it once. An admin sees everyone's sessions,
+// with their professor, and filters them.
 
 import { ApiError } from "/static/js/lib/api.js";
 import { t } from "/static/js/lib/i18n.js";
@@ -33,6 +36,10 @@ function isActive(session) {
   return session.status === "active";
 }
 
+function isDraft(session) {
+  return session.status === "draft";
+}
+
 function stateText(session) {
   if (!isActive(session)) {
     return t(`session.status.${session.status}`);
@@ -51,7 +58,9 @@ function sessionItem(session) {
   }, t(`sessions.link.${kind}`));
   const facts = [
     isAdmin && t("sessions.item.professor", { name: session.professor.full_name || session.professor.username }),
-    formatDateTime(session.created_at),
+    isDraft(session)
+      ? t("sessions.item.draft", { date: formatDateTime(session.created_at) })
+      : formatDateTime(session.opened_at ?? session.created_at),
     session.block && t("sessions.item.block", { block: session.block }),
     session.room && t("sessions.item.room", { room: session.room }),
     session.semester,
@@ -68,9 +77,16 @@ function sessionItem(session) {
       t("sessions.item.join_code"), " ", h("strong", { class: "code" }, session.join_code), " · ",
       t("sessions.item.counters", { joined: counters.joined, present: counters.present + counters.late })),
     h("p", { class: "actions" },
+      isDraft(session)
+        ? h("button", {
+            type: "button", class: "button button-primary button-small",
+            "aria-label": t("sessions.item.open_label", { name }),
+            onclick: (event) => openDraft(session, event.currentTarget),
+          }, t("sessions.item.open"))
+        : null,
       isActive(session) ? link("projector") : null,
-      link("dashboard"),
-      link("results"),
+      isDraft(session) ? null : link("dashboard"),
+      isDraft(session) ? null : link("results"),
       isActive(session)
         ? h("button", {
             type: "button", class: "button button-danger button-small",
@@ -104,8 +120,9 @@ function listQuery() {
 async function load() {
   const query = listQuery();
   const { sessions } = await page.api.get(`/api/sessions${query}`);
-  // Active first; within each group the API's order, newest first.
-  const ordered = [...sessions.filter(isActive), ...sessions.filter((session) => !isActive(session))];
+  // Active first, then drafts; within each group the API's order, newest first.
+  const ordered = [...sessions.filter(isActive), ...sessions.filter(isDraft),
+    ...sessions.filter((session) => !isActive(session) && !isDraft(session))];
   fill(list, ordered.map(sessionItem));
   const empty = query ? "sessions.list.empty_filtered" : isAdmin ? "sessions.list.empty_admin" : "sessions.list.empty";
   say($("list-empty"), ordered.length ? "" : t(empty));
@@ -125,6 +142,24 @@ async function close(session) {
       focusSession(session.id);
     }
   } catch (error) {
+    showError(listError, error);
+  }
+}
+
+async function openDraft(session, button) {
+  say(listError, "");
+  // A second click while the first runs does nothing; the server opens a draft once anyway.
+  if (button.disabled) {
+    return;
+  }
+  button.disabled = true;
+  try {
+    const opened = await page.api.post(`/api/sessions/${session.id}/open`, {});
+    toast(t("sessions.item.opened", { code: opened.join_code }));
+    await load();
+    focusSession(session.id);
+  } catch (error) {
+    button.disabled = false;
     showError(listError, error);
   }
 }
@@ -151,14 +186,17 @@ async function create(event) {
     focusField(wrong[0]);
     return;
   }
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
+  const open = event.submitter?.value !== "false";
+  const submits = [...form.querySelectorAll("button[type=submit]")];
+  for (const submit of submits) {
+    submit.disabled = true;
+  }
   try {
     requestSent = true;
-    const session = await page.api.post("/api/sessions", { ...sessionBody(), request_id: requestId });
+    const session = await page.api.post("/api/sessions", { ...sessionBody(), open, request_id: requestId });
     form.reset();
     $("new-session-prefilled").hidden = true;
-    toast(t("sessions.new.done", { code: session.join_code }));
+    toast(session.status === "draft" ? t("sessions.new.draft_done") : t("sessions.new.done", { code: session.join_code }));
     await load();
     focusSession(session.id);
   } catch (error) {
@@ -168,7 +206,9 @@ async function create(event) {
       focusField(refused);
     }
   } finally {
-    submit.disabled = false;
+    for (const submit of submits) {
+      submit.disabled = false;
+    }
   }
 }
 
