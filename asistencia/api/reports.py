@@ -20,7 +20,7 @@ from asistencia.attendance.refusals import refusal
 from asistencia.attendance.schemas import Rut
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
-from asistencia.domain import attendance_list, counters, course_summary, legacy_export
+from asistencia.domain import attendance_list, counters, course_summary, legacy_export, outcome
 from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
 from asistencia.domain.rut import student_id
 from asistencia.errors import NotFound, Refused
@@ -262,6 +262,10 @@ async def mark_by_hand(request: web.Request) -> web.Response:
         by_hand = registration is not None
         if not by_hand:
             registration = await overrides.lock_registration(cur, session_id, user_id)
+        if by_hand and session["status"] == "closed":
+            # Finalised as the close finalised every other registration (computed ABSENT, no rounds).
+            await class_sessions.finalise_registrations(cur, session_id, absent_status=outcome.ABSENT,
+                                                        registration_id=registration["id"])
         student, new_counters = await _set_status(cur, session_id, registration, user_id, actor.id, body,
                                                   by_hand=by_hand)
         joined = await registrations.student(cur, session_id, user_id) if by_hand else None
