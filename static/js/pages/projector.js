@@ -91,12 +91,20 @@ function showClosed() {
   projector.dataset.state = "closed";
 }
 
-function showDraft() {
+/** A draft has no clock and no codes yet: say so under the course's name. */
+async function showDraft() {
   socket?.stop();
   showMessage(t("projector.not_open"));
   $("join-panel").hidden = true;
   connectionStatus.textContent = t("projector.not_open_status");
   projector.dataset.state = "draft";
+  try {
+    const draft = await page.api.get(`/api/sessions/${sessionId}`);
+    $("course-name").textContent = draft.course_name;
+    $("course-meta").textContent = draft.course_code;
+  } catch (error) {
+    failPage(error);
+  }
 }
 
 async function project() {
@@ -107,7 +115,7 @@ async function project() {
     if (error.code === "SESSION_CLOSED") {
       showClosed();
     } else if (error.code === "SESSION_NOT_OPEN") {
-      showDraft();
+      await showDraft();
     } else if (error.isTokenError) {
       failPage(error);
     } else {
