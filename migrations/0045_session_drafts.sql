@@ -29,3 +29,9 @@ ALTER TABLE class_sessions
 DROP INDEX class_sessions_active_join_code;
 CREATE UNIQUE INDEX class_sessions_current_join_code ON class_sessions (join_code)
     WHERE status IN ('draft', 'active');
+
+-- Lists run newest first by when a session opened (a draft: when it was made).
+DROP INDEX class_sessions_professor;
+CREATE INDEX class_sessions_professor ON class_sessions
+    (professor_id, (COALESCE(opened_at, created_at)) DESC, id DESC);
+CREATE INDEX class_sessions_started ON class_sessions ((COALESCE(opened_at, created_at)) DESC, id DESC);
