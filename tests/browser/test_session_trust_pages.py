@@ -1,5 +1,5 @@
 """Sessions professors can trust, in Chromium (issue 11): a double click opens one session,
-a draft is saved and opened once when class starts, a mistaken one is cancelled with a reason, an admin sees and filters everyone's sessions,
+a draft is saved and opened once when class starts (from the sessions page or its projector), a mistaken one is cancelled with a reason, an admin sees and filters everyone's sessions,
 the dashboard's counters and filter follow an override, and the projector says which page
 reads its codes and keeps projecting when the dashboard is opened."""
 
@@ -196,6 +196,7 @@ async def test_a_draft_is_saved_opened_once_on_a_double_click_and_then_joined(se
                                 bypass_csp=True, **DESKTOP)
     await expect(projector.locator("#projector")).to_have_attribute("data-state", "draft")
     await expect(projector.get_by_text("Esta sesión es un borrador")).to_be_visible()
+    await expect(projector.get_by_role("button", name="Abrir la sesión ahora")).to_be_visible()
     await expect(projector.locator("#course-name")).to_have_text("Bases de Datos")
     await save_screenshot(projector, request.node.name, "projector-draft")
     assert await serious_violations(projector) == []
@@ -239,3 +240,20 @@ async def test_a_draft_is_saved_opened_once_on_a_double_click_and_then_joined(se
     await expect(phone.locator("#scanner")).to_be_visible()
     await expect(phone.locator("#rounds-label")).to_have_text("Rondas listas: 0 de 3")
     await save_screenshot(phone, request.node.name, "scanner-joined")
+
+
+async def test_a_draft_is_opened_from_its_projector_when_class_starts(server, open_page, request):
+    draft = await api(server, PROFESSOR.id, "profesor", "POST", "/api/sessions",
+                      {"course_code": "INF-239", "course_name": "Bases de Datos", "open": False})
+    projector = await open_page(server, f"/asistencia/sessions/{draft['id']}/projector?as=profesor",
+                                bypass_csp=True, **DESKTOP)
+    await expect(projector.locator("#projector")).to_have_attribute("data-state", "draft")
+    opening = projector.get_by_role("button", name="Abrir la sesión ahora")
+    await opening.click()
+    await expect(projector.locator("#projector")).to_have_attribute("data-state", "projecting")
+    await expect(opening).to_be_hidden()
+    await expect(projector.locator("#join-code")).to_have_text(draft["join_code"])
+    await save_screenshot(projector, request.node.name, "projecting")
+    assert await serious_violations(projector) == []
+    session = await api(server, PROFESSOR.id, "profesor", "GET", f"/api/sessions/{draft['id']}")
+    assert (session["status"], session["open"]) == ("active", True)
