@@ -33,8 +33,8 @@ def _rate(part: int, whole: int) -> float | None:
 def course_summary(course_code: str, semester: str | None, sessions: Sequence[Mapping[str, Any]],
                    registrations: Iterable[Mapping[str, Any]],
                    roster: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """`sessions` in opening order (closed and active; never drafts); `registrations` of the closed ones; `roster`:
-    the course's roster students (`user_id`, `username`, `full_name`)."""
+    """`sessions` in opening order (closed and active; never drafts); `registrations` of the closed
+    ones; `roster`: the course's roster students (`user_id`, `username`, `full_name`)."""
     held = [s for s in sessions if s["status"] == "closed"]
     column = {s["id"]: index for index, s in enumerate(held)}
     students: dict[int, dict[str, Any]] = {

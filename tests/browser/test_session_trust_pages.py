@@ -1,7 +1,8 @@
 """Sessions professors can trust, in Chromium (issue 11): a double click opens one session,
-a draft is saved and opened once when class starts (from the sessions page or its projector), a mistaken one is cancelled with a reason, an admin sees and filters everyone's sessions,
-the dashboard's counters and filter follow an override, and the projector says which page
-reads its codes and keeps projecting when the dashboard is opened."""
+a draft is saved and opened once when class starts (from the sessions page or its
+projector), a mistaken one is cancelled with a reason, an admin sees and filters everyone's
+sessions, the dashboard's counters and filter follow an override, and the projector says
+which page reads its codes and keeps projecting when the dashboard is opened."""
 
 from __future__ import annotations
 
