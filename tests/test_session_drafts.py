@@ -182,3 +182,31 @@ async def test_the_late_threshold_counts_from_the_opening(make_client, config, p
     async with projector(client, prof, draft["id"]) as screen:
         reply = await asyncio.wait_for(phone.run(screen.watch()), 30)
     assert reply == {"result": "completed", "round": 3, "rounds": 3, "status": "PRESENT"}
+
+
+async def test_a_draft_is_edited_until_it_opens(client, prof, token):
+    draft = await open_session(client, prof, open=False, room="A-201", late_after_minutes=10)
+    url = f"/api/sessions/{draft['id']}"
+    response = await client.patch(url, headers=bearer(prof),
+                                  json={"room": " B-104 ", "rounds": 5, "late_after_minutes": None,
+                                        "allowed_networks": ["10.1.2.3/16"], "projection_mode": "shared"})
+    edited = await response.json()
+    assert response.status == 200, edited
+    assert (edited["room"], edited["rounds"], edited["late_after_minutes"], edited["allowed_networks"],
+            edited["projection_mode"]) == ("B-104", 5, None, ["10.1.0.0/16"], "shared")
+    assert (edited["course_name"], edited["join_code"], edited["status"]) == \
+        (draft["course_name"], draft["join_code"], "draft")
+    assert (await client.patch(url, headers=bearer(prof), json={})).status == 200
+    for body, field in (({"rounds": 11}, "rounds"), ({"course_name": " "}, "course_name"),
+                        ({"open": True}, "open"), ({"request_id": None}, "request_id"), ({"colour": 1}, "colour")):
+        refused = await client.patch(url, headers=bearer(prof), json=body)
+        assert await error_of(refused) == (400, "VALIDATION_FAILED"), body
+        assert set((await refused.json())["error"]["fields"]) == {field}
+    other = await client.patch(url, headers=bearer(token("profesor", user_id=2002)), json={"room": "X"})
+    assert await error_of(other) == (404, "SESSION_NOT_FOUND")
+
+    await _open(client, prof, draft["id"])
+    late = await client.patch(url, headers=bearer(prof), json={"rounds": 1})
+    assert await error_of(late) == (409, "SESSION_NOT_DRAFT")
+    read = await (await client.get(url, headers=bearer(prof))).json()
+    assert (read["rounds"], read["room"], read["status"]) == (5, "B-104", "active")

@@ -11,6 +11,7 @@ from asistencia.openapi import documented
 from asistencia.validation import load, load_query, read_json
 
 _CREATE = schemas.CreateSessionSchema()
+_EDIT_DRAFT = schemas.CreateSessionSchema(partial=True, exclude=("request_id", "open"))
 _CANCEL = schemas.CancelSessionSchema()
 _LIST = schemas.ListSessionsQuery()
 _SESSION = schemas.SessionPath()
@@ -41,6 +42,16 @@ async def read(request: web.Request) -> web.Response:
     """Read one class session with its live counters."""
     path = load(_SESSION, dict(request.match_info))
     return json_response(await sessions.read(request.app, current_user(request), path["id"]))
+
+
+@requires_role(*STAFF)
+@documented(body=schemas.CreateSessionSchema,
+            responses={200: "the draft as changed", 409: "opened, closed or cancelled: not a draft any more"})
+async def edit_draft(request: web.Request) -> web.Response:
+    """Change a draft before class: any field of the creation body but `request_id` and `open`, each optional."""
+    path = load(_SESSION, dict(request.match_info))
+    changes = await read_json(request, _EDIT_DRAFT)
+    return json_response(await sessions.edit_draft(request.app, current_user(request), path["id"], changes))
 
 
 @requires_role(*STAFF)

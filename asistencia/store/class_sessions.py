@@ -151,6 +151,26 @@ async def change_counters(cur, session_id: int, delta: dict[str, int], *,
     return await cur.fetchone()
 
 
+# What a draft's professor may change, each with its SQL placeholder.
+_DRAFT_FIELDS = {
+    "course_code": "%(course_code)s", "course_name": "%(course_name)s", "room": "%(room)s",
+    "semester": "%(semester)s", "block": "%(block)s", "rounds": "%(rounds)s",
+    "duration_minutes": "%(duration_minutes)s", "late_after_minutes": "%(late_after_minutes)s",
+    "allowed_networks": "%(allowed_networks)s::cidr[]", "projection_mode": "%(projection_mode)s",
+}
+
+
+async def edit_draft(cur, session_id: int, changes: dict[str, Any]) -> bool:
+    """Change a draft's fields (names of `_DRAFT_FIELDS` only) in the caller's transaction;
+    False when it is no draft (opened, closed or cancelled)."""
+    assignments = ", ".join(f"{name} = {_DRAFT_FIELDS[name]}" for name in changes) or "status = status"
+    await cur.execute(
+        f"UPDATE class_sessions SET {assignments} WHERE id = %(id)s AND status = 'draft' RETURNING id",
+        {**changes, "id": session_id},
+    )
+    return await cur.fetchone() is not None
+
+
 async def open_draft(cur, session_id: int) -> bool:
     """Open a draft now, in the caller's transaction: its clock starts (`opened_at`, `ends_at`).
     False when it was no draft (opened already, or cancelled)."""

@@ -1,5 +1,5 @@
 """Sessions professors can trust, in Chromium (issue 11): a double click opens one session,
-a draft is saved and opened once when class starts (from the sessions page or its
+a draft is saved, edited and opened once when class starts (from the sessions page or its
 projector), a mistaken one is cancelled with a reason, an admin sees and filters everyone's
 sessions, the dashboard's counters and filter follow an override, and the projector says
 which page reads its codes and keeps projecting when the dashboard is opened."""
@@ -191,6 +191,20 @@ async def test_a_draft_is_saved_opened_once_on_a_double_click_and_then_joined(se
     session_id = int(await item.get_attribute("data-session-id"))
     await save_screenshot(page, request.node.name, "draft")
     assert await serious_violations(page) == []
+
+    # Until it opens, the draft is edited in the same form.
+    await item.get_by_role("button", name="Editar el borrador de Bases de Datos (INF-239)").click()
+    await expect(page.locator("#new-session-title")).to_have_text("Editar el borrador de Bases de Datos (INF-239)")
+    await expect(page.get_by_label("Duración (minutos)")).to_have_value("90")
+    await page.get_by_label("Sala").fill("B-104")
+    await save_screenshot(page, request.node.name, "draft-editing")
+    assert await serious_violations(page) == []
+    await page.get_by_role("button", name="Guardar como borrador").click()
+    await expect(page.get_by_role("status").filter(has_text="Borrador actualizado.")).to_be_visible()
+    await expect(item).to_contain_text("sala B-104")
+    await expect(items(page)).to_have_count(1)
+    await expect(page.locator("#new-session-title")).to_have_text("Abrir una sesión de clase")
+    await expect(page.get_by_label("Sala")).to_have_value("")
 
     # Its projector, opened early, says it is a draft instead of showing a code.
     projector = await open_page(server, f"/asistencia/sessions/{session_id}/projector?as=profesor",

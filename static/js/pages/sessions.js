@@ -17,7 +17,7 @@ import { cancelSession } from "./cancel_session.js";
 import { closeSession } from "./close_session.js";
 import { fill, h, say } from "./dom.js";
 import { formatDateTime, formatTime } from "./format.js";
-import { checkFields, focusField, markRefusedFields, prefill, sessionBody } from "./session_form.js";
+import { checkFields, fillFrom, focusField, markRefusedFields, prefill, sessionBody } from "./session_form.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("new-session");
@@ -31,6 +31,8 @@ const isAdmin = page?.claims.rol === "admin";
 // One per filled form: a repeated submit of the same form gets the session it already opened.
 let requestId = crypto.randomUUID();
 let requestSent = false;
+// The draft the form edits, or null: the form makes a new session.
+let editing = null;
 
 function isActive(session) {
   return session.status === "active";
@@ -56,6 +58,11 @@ function sessionItem(session) {
     "aria-label": t(`sessions.link.${kind}_label`, { name }),
     ...(kind === "projector" ? { target: "_blank", rel: "noopener" } : {}),
   }, t(`sessions.link.${kind}`));
+  // A button whose message `key` is its text and `key`_label its accessible name (naming the session).
+  const action = (kind, key, onclick) => h("button", {
+    type: "button", class: ["button", kind, "button-small"].filter(Boolean).join(" "),
+    "aria-label": t(`${key}_label`, { name }), onclick,
+  }, t(key));
   const facts = [
     isAdmin && t("sessions.item.professor", { name: session.professor.full_name || session.professor.username }),
     isDraft(session)
@@ -78,29 +85,14 @@ function sessionItem(session) {
       t("sessions.item.counters", { joined: counters.joined, present: counters.present + counters.late })),
     h("p", { class: "actions" },
       isDraft(session)
-        ? h("button", {
-            type: "button", class: "button button-primary button-small",
-            "aria-label": t("sessions.item.open_label", { name }),
-            onclick: (event) => openDraft(session, event.currentTarget),
-          }, t("sessions.item.open"))
+        ? action("button-primary", "sessions.item.open", (event) => openDraft(session, event.currentTarget))
         : null,
+      isDraft(session) ? action(null, "sessions.item.edit", () => startEditing(session)) : null,
       isActive(session) ? link("projector") : null,
       isDraft(session) ? null : link("dashboard"),
       isDraft(session) ? null : link("results"),
-      isActive(session)
-        ? h("button", {
-            type: "button", class: "button button-danger button-small",
-            "aria-label": t("close.action_label", { name }),
-            onclick: () => close(session),
-          }, t("close.action"))
-        : null,
-      cancelled
-        ? null
-        : h("button", {
-            type: "button", class: "button button-quiet button-small",
-            "aria-label": t("cancel.action_label", { name }),
-            onclick: () => cancel(session),
-          }, t("cancel.action"))));
+      isActive(session) ? action("button-danger", "close.action", () => close(session)) : null,
+      cancelled ? null : action("button-quiet", "cancel.action", () => cancel(session))));
 }
 
 function listQuery() {
@@ -164,6 +156,29 @@ async function openDraft(session, button) {
   }
 }
 
+function startEditing(draft) {
+  editing = draft;
+  form.reset();
+  fillFrom(draft);
+  $("new-session-title").textContent = t("sessions.edit.title", { name: `${draft.course_name} (${draft.course_code})` });
+  $("new-session-prefilled").hidden = true;
+  $("edit-discard").hidden = false;
+  focusField("course_code");
+}
+
+function stopEditing() {
+  editing = null;
+  form.reset();
+  $("new-session-title").textContent = t("sessions.new.title");
+  $("edit-discard").hidden = true;
+}
+
+/** Save the edited draft; opened too when `open`. */
+async function saveDraft(draft, open) {
+  const saved = await page.api.patch(`/api/sessions/${draft.id}`, sessionBody());
+  return open ? page.api.post(`/api/sessions/${draft.id}/open`, {}) : saved;
+}
+
 async function cancel(session) {
   say(listError, "");
   const cancelled = await cancelSession(page.api, session);
@@ -192,11 +207,21 @@ async function create(event) {
     submit.disabled = true;
   }
   try {
-    requestSent = true;
-    const session = await page.api.post("/api/sessions", { ...sessionBody(), open, request_id: requestId });
-    form.reset();
+    const edited = editing !== null;
+    let session;
+    if (edited) {
+      session = await saveDraft(editing, open);
+    } else {
+      requestSent = true;
+      session = await page.api.post("/api/sessions", { ...sessionBody(), open, request_id: requestId });
+    }
+    stopEditing();
     $("new-session-prefilled").hidden = true;
-    toast(session.status === "draft" ? t("sessions.new.draft_done") : t("sessions.new.done", { code: session.join_code }));
+    if (session.status !== "draft") {
+      toast(t("sessions.new.done", { code: session.join_code }));
+    } else {
+      toast(t(edited ? "sessions.edit.saved" : "sessions.new.draft_done"));
+    }
     await load();
     focusSession(session.id);
   } catch (error) {
@@ -237,6 +262,7 @@ function showAdminView() {
 if (page !== null) {
   $("new-session-prefilled").hidden = !prefill();
   form.addEventListener("submit", create);
+  $("edit-discard").addEventListener("click", stopEditing);
   form.addEventListener("input", () => {
     if (requestSent) {
       requestId = crypto.randomUUID();
