@@ -45,6 +45,8 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_post("/api/sessions", sessions.create)
     router.add_get("/api/sessions", sessions.list_sessions)
     router.add_get("/api/sessions/{id}", sessions.read)
+    router.add_patch("/api/sessions/{id}", sessions.edit_draft)
+    router.add_post("/api/sessions/{id}/open", sessions.open_draft)
     router.add_post("/api/sessions/{id}/close", sessions.close)
     router.add_post("/api/sessions/{id}/cancel", sessions.cancel)
     router.add_post("/api/sessions/{id}/students/{user_id}/reset", sessions.reset_student)

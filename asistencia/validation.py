@@ -101,6 +101,15 @@ class Text(fields.String):
         return text.strip() if self._strip else text
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false` only: no 0/1 or "true" strings standing in for them."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def load(schema: marshmallow.Schema, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("Expected a JSON object", fields={"_schema": ["Expected a JSON object."]})

@@ -41,15 +41,15 @@ def class_session(pg, professor_id: int, *, course_code: str = "INF-239", course
                   semester: str = "2026-2", block: str = "3-4", room: str = "A-201", join_code: str = "KXMPRT",
                   rounds: int = 3, late_after_minutes: int | None = 10,
                   created_at: datetime.datetime = CLASS_START) -> int:
-    """An active session held at `created_at`; it ends tomorrow, so the auto-close loop leaves it
+    """An active session created and opened at `created_at`; it ends tomorrow, so the auto-close loop leaves it
     to the test, which closes it through the real endpoint (`close`)."""
     with pg.cursor() as cur:
         cur.execute(
             """INSERT INTO class_sessions (professor_id, course_code, course_name, room, semester, block, rounds,
-                                           late_after_minutes, join_code, created_at, ends_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() + interval '1 day') RETURNING id""",
+                                           late_after_minutes, join_code, created_at, opened_at, ends_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() + interval '1 day') RETURNING id""",
             (professor_id, course_code, course_name, room, semester, block, rounds, late_after_minutes,
-             join_code, created_at))
+             join_code, created_at, created_at))
         return cur.fetchone()[0]
 
 

@@ -108,3 +108,36 @@ def test_two_servers_starting_at_once_on_an_empty_database(empty_database, confi
     assert _rows(empty_database, "SELECT count(*) FROM schema_migrations") == [(count,)]
     applied = sum(log.count('"applied migration"') for log in logs)
     assert applied == count, logs
+
+
+async def test_drafts_migration_keeps_existing_sessions_as_they_were(empty_database, migrations_copy, tmp_path):
+    """0045 on a database with active, closed and cancelled sessions: each opened when it was made."""
+    before = tmp_path / "before_drafts"
+    before.mkdir()
+    for migration in discover(migrations_copy):
+        if migration.version < 45:
+            shutil.copy(migrations_copy / migration.filename, before)
+    await _apply(empty_database, before)
+    conn = psycopg2.connect(empty_database)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO users (id, username, role) VALUES (1, 'p@usm.cl', 'profesor')")
+            cur.execute("""
+                INSERT INTO class_sessions (professor_id, course_code, course_name, join_code, status, created_at,
+                                            ends_at, closed_at, cancelled_at, cancelled_by, cancel_reason)
+                VALUES (1, 'A', 'A', 'AAAAAA', 'active', now() - interval '5 min', now() + interval '10 min',
+                        NULL, NULL, NULL, NULL),
+                       (1, 'A', 'A', 'BBBBBB', 'closed', now() - interval '1 day', now() - interval '1 day',
+                        now() - interval '1 day', NULL, NULL, NULL),
+                       (1, 'A', 'A', 'CCCCCC', 'cancelled', now() - interval '2 days', now() - interval '2 days',
+                        now() - interval '2 days', now(), 1, 'error')""")
+    finally:
+        conn.close()
+    assert (await _apply(empty_database, migrations_copy))[0] == "0045_session_drafts.sql"
+    assert _rows(empty_database, "SELECT join_code, status, opened_at = created_at FROM class_sessions "
+                                 "ORDER BY join_code") == [
+        ("AAAAAA", "active", True), ("BBBBBB", "closed", True), ("CCCCCC", "cancelled", True)]
+    # The active session's code stays reserved: a draft cannot take it.
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        _rows(empty_database, "INSERT INTO class_sessions (professor_id, course_code, course_name, join_code, "
+                              "status, opened_at) VALUES (1, 'B', 'B', 'AAAAAA', 'draft', NULL) RETURNING id")

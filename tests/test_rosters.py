@@ -117,6 +117,45 @@ async def test_roster_absentees_and_a_mark_by_hand_reach_results_csv_summary_and
     assert rates[NO_PASSKEY] == ([None, "LATE"], 0.5)
 
 
+async def test_a_mark_by_hand_after_the_close_reads_as_one_made_during_the_class(client, token, pg, course):
+    """Josefa is marked during the class, Tomás (absent on the roster) after the close: both end
+    with the computed status the close gives a student who never completed (ABSENT) under the
+    professor's PRESENT, in the list, the CSV, the course summary and the counters."""
+    professor = headers(token, course)
+    await client.put("/api/courses/INF-239/roster", json={"students": ROSTER_CSV_ROWS}, headers=professor)
+    mark = {"status": "PRESENT", "note": "Estaba en la sala; su teléfono falló"}
+    url = f"/api/sessions/{course['today']}/attendance"
+    assert (await client.post(url, headers=professor, json={"rut": NO_PASSKEY, **mark})).status == 200
+    await class_data.close(client, course["today"], token("profesor", user_id=course["professor"]))
+    response = await client.post(url, headers=professor, json={"rut": NEVER_JOINED, **mark})
+    assert response.status == 200, await response.text()
+    # What the professor changed: Tomás was listed absent once the class closed.
+    assert [(h["from_status"], h["to_status"]) for h in (await response.json())["student"]["overrides"]] == \
+        [("ABSENT", "PRESENT")]
+
+    body = await (await client.get(url, headers=professor)).json()
+    listed = {s["username"]: s for s in body["students"]}
+    same = ("status", "computed_status", "certainty", "rounds_completed", "rt_mean_ms", "manual", "registered",
+            "overridden", "state")
+    assert {key: listed[NEVER_JOINED][key] for key in same} == {key: listed[NO_PASSKEY][key] for key in same} == {
+        "status": "PRESENT", "computed_status": "ABSENT", "certainty": None, "rounds_completed": 0,
+        "rt_mean_ms": None, "manual": True, "registered": True, "overridden": True, "state": "scanning"}
+    assert (body["totals"]["PRESENT"], body["totals"]["ABSENT"]) == (2, 2)
+
+    response = await client.get(f"{url}.csv", headers=professor)
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig")), delimiter=";"))
+    by_rut = {row[0]: row[2:12] for row in rows[1:]}
+    assert by_rut[NEVER_JOINED] == by_rut[NO_PASSKEY]
+    assert by_rut[NEVER_JOINED][:4] == ["PRESENT", "ABSENT", "manual", "0"]
+
+    summary = await (await client.get("/api/courses/INF-239/summary", headers=professor)).json()
+    rates = {s["username"]: (s["statuses"], s["attendance_rate"]) for s in summary["students"]}
+    assert rates[NEVER_JOINED] == rates[NO_PASSKEY] == (["PRESENT"], 1.0)
+    read = await (await client.get(f"/api/sessions/{course['today']}", headers=professor)).json()
+    counted = {key: read["counters"][key] for key in ("joined", "present", "absent", "in_progress", "failed")}
+    assert counted == {"joined": 3, "present": 2, "absent": 1, "in_progress": 0, "failed": 0}
+
+
 @pytest.mark.parametrize(("body", "fields"), [
     ({"rut": "12345678-4", "status": "PRESENT", "note": "x"}, {"rut"}),
     ({"rut": "12345678-5", "status": "PRESENT"}, {"note"}),

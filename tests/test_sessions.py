@@ -110,13 +110,13 @@ async def test_list_filters_by_status(client, prof):
     assert await error_of(response) == (400, "VALIDATION_FAILED")
 
 
-async def test_join_codes_are_unique_among_active_sessions(client, prof, pg):
-    sessions = await asyncio.gather(*(open_session(client, prof) for _ in range(30)))
+async def test_join_codes_are_unique_among_draft_and_active_sessions(client, prof, pg):
+    sessions = await asyncio.gather(*(open_session(client, prof, open=bool(i % 2)) for i in range(30)))
     assert len({s["join_code"] for s in sessions}) == 30
     with pg.cursor() as cur:
-        cur.execute("INSERT INTO class_sessions (professor_id, course_code, course_name, join_code, ends_at) "
-                    "VALUES (%s, 'X', 'Y', %s, now()) RETURNING id", (PROFESSOR_ID, "ZZZZZZ"))
-        with pytest.raises(Exception, match="class_sessions_active_join_code"):
+        cur.execute("INSERT INTO class_sessions (professor_id, course_code, course_name, join_code, status, "
+                    "opened_at) VALUES (%s, 'X', 'Y', %s, 'draft', NULL) RETURNING id", (PROFESSOR_ID, "ZZZZZZ"))
+        with pytest.raises(Exception, match="class_sessions_current_join_code"):
             cur.execute("INSERT INTO class_sessions (professor_id, course_code, course_name, join_code, ends_at) "
                         "VALUES (%s, 'X', 'Y', %s, now())", (PROFESSOR_ID, "ZZZZZZ"))
 

@@ -16,10 +16,11 @@ from marshmallow import Schema, fields, validate
 
 from asistencia.appkeys import CONFIG, PG_POOL
 from asistencia.attendance import announce, wire
+from asistencia.attendance.refusals import refusal
 from asistencia.attendance.schemas import Rut
 from asistencia.auth import STAFF, current_user, requires_role
 from asistencia.db import transaction
-from asistencia.domain import attendance_list, counters, course_summary, legacy_export
+from asistencia.domain import attendance_list, counters, course_summary, legacy_export, outcome
 from asistencia.domain.csv_export import attachment_filename, plain_csv, spreadsheet_csv
 from asistencia.domain.rut import student_id
 from asistencia.errors import NotFound, Refused
@@ -112,7 +113,7 @@ def _cancelled() -> Refused:
 def _session_header(session: dict[str, Any]) -> dict[str, Any]:
     header = {key: session[key] for key in (
         "id", "course_code", "course_name", "room", "semester", "block", "rounds", "duration_minutes",
-        "late_after_minutes", "join_code", "status", "created_at", "ends_at", "closed_at", "closed_by",
+        "late_after_minutes", "join_code", "status", "created_at", "opened_at", "ends_at", "closed_at", "closed_by",
         "cancelled_at", "cancel_reason")}
     header["professor"] = {"id": session["professor_id"], "username": session["professor_username"],
                            "full_name": session["professor_full_name"]}
@@ -161,11 +162,14 @@ async def attendance_csv(request: web.Request) -> web.Response:
     session, students = await _session_attendance(request)
     if session["status"] == "cancelled":
         raise _cancelled()
+    if session["status"] == "draft":
+        raise refusal("SESSION_NOT_OPEN")
     chosen = attendance_list.select_students(students, statuses=query["status"], search=query["q"],
                                              sort=query["sort"])
     body = spreadsheet_csv(attendance_list.CSV_COLUMNS, map(attendance_list.csv_row, chosen))
     filename = attachment_filename("asistencia", session["course_code"],
-                                   session["created_at"].date().isoformat(), session["join_code"])
+                                   (session["opened_at"] or session["created_at"]).date().isoformat(),
+                                   session["join_code"])
     return _csv(body, filename)
 
 
@@ -192,13 +196,16 @@ async def legacy(request: web.Request) -> web.Response:
 
 
 async def _editable_session(cur, request: web.Request, session_id: int) -> dict[str, Any]:
-    """The session to correct, in a transaction on local time: visible to the caller, not cancelled."""
+    """The session to correct, share-locked, in a transaction on local time: visible to the caller,
+    opened, not cancelled."""
     await reports.local_time(cur, request.app[CONFIG].timezone)
-    session = await reports.visible_session(cur, session_id, current_user(request))
+    session = await reports.lock_visible_session(cur, session_id, current_user(request))
     if session is None:
         raise _session_not_found()
     if session["status"] == "cancelled":
         raise _cancelled()
+    if session["status"] == "draft":
+        raise refusal("SESSION_NOT_OPEN")
     return session
 
 
@@ -255,6 +262,10 @@ async def mark_by_hand(request: web.Request) -> web.Response:
         by_hand = registration is not None
         if not by_hand:
             registration = await overrides.lock_registration(cur, session_id, user_id)
+        if by_hand and session["status"] == "closed":
+            # Finalised as the close finalised every other registration (computed ABSENT, no rounds).
+            await class_sessions.finalise_registrations(cur, session_id, absent_status=outcome.ABSENT,
+                                                        registration_id=registration["id"])
         student, new_counters = await _set_status(cur, session_id, registration, user_id, actor.id, body,
                                                   by_hand=by_hand)
         joined = await registrations.student(cur, session_id, user_id) if by_hand else None

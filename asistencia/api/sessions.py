@@ -11,6 +11,7 @@ from asistencia.openapi import documented
 from asistencia.validation import load, load_query, read_json
 
 _CREATE = schemas.CreateSessionSchema()
+_EDIT_DRAFT = schemas.CreateSessionSchema(partial=True, exclude=("request_id", "open"))
 _CANCEL = schemas.CancelSessionSchema()
 _LIST = schemas.ListSessionsQuery()
 _SESSION = schemas.SessionPath()
@@ -19,9 +20,9 @@ _STUDENT = schemas.StudentPath()
 
 @requires_role(*STAFF)
 @documented(body=schemas.CreateSessionSchema,
-            responses={201: "created", 200: "already opened with this request_id (nothing new)"})
+            responses={201: "created", 200: "already made with this request_id (nothing new)"})
 async def create(request: web.Request) -> web.Response:
-    """Open a class session (returns it with its join code)."""
+    """Open a class session, or save it as a draft with `"open": false` (returns it with its join code)."""
     body = await read_json(request, _CREATE)
     session, opened = await sessions.create(request.app, current_user(request), body)
     return json_response(session, status=201 if opened else 200)
@@ -41,6 +42,25 @@ async def read(request: web.Request) -> web.Response:
     """Read one class session with its live counters."""
     path = load(_SESSION, dict(request.match_info))
     return json_response(await sessions.read(request.app, current_user(request), path["id"]))
+
+
+@requires_role(*STAFF)
+@documented(body=schemas.CreateSessionSchema,
+            responses={200: "the draft as changed", 409: "opened, closed or cancelled: not a draft any more"})
+async def edit_draft(request: web.Request) -> web.Response:
+    """Change a draft before class: any field of the creation body but `request_id` and `open`, each optional."""
+    path = load(_SESSION, dict(request.match_info))
+    changes = await read_json(request, _EDIT_DRAFT)
+    return json_response(await sessions.edit_draft(request.app, current_user(request), path["id"], changes))
+
+
+@requires_role(*STAFF)
+@documented(responses={200: "opened (or already open: unchanged)", 409: "closed or cancelled: not openable"})
+async def open_draft(request: web.Request) -> web.Response:
+    """Open a draft when class starts: its clock (`opened_at`, `ends_at`, the late threshold) starts now
+    and its join code takes joins (idempotent)."""
+    path = load(_SESSION, dict(request.match_info))
+    return json_response(await sessions.open_draft(request.app, current_user(request), path["id"]))
 
 
 @requires_role(*STAFF)

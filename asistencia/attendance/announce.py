@@ -84,6 +84,11 @@ async def cancelled(hub: EventHub, session_id: int, *, by: int, reason: str, can
         await hub.publish(students_topic(session_id), "closed", data)
 
 
+async def opened(hub: EventHub, session_id: int, *, opened_at: str | None, ends_at: str | None) -> None:
+    """A draft was opened: its dashboards learn its clock (a projector cannot project a draft)."""
+    await _announce(hub, session_id, "opened", {"opened_at": opened_at, "ends_at": ends_at})
+
+
 async def overridden(hub: EventHub, session_id: int, *, user_id: int, status: str, computed_status: str | None,
                      actor_id: int, at: str | None, counters: dict[str, int]) -> None:
     """A professor set a student's status (never with the note: that stays in the results)."""

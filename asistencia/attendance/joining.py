@@ -43,6 +43,8 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
             found = await class_sessions.find_by_join_code(cur, code)
         if found is None:
             raise refusal("JOIN_CODE_UNKNOWN")
+        if found["status"] == "draft":
+            raise refusal("SESSION_NOT_OPEN")
         if not found["open"]:
             raise refusal("SESSION_CLOSED")
         if not is_allowed(remote, found["allowed_networks"]):

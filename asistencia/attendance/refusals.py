@@ -14,6 +14,8 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "SESSION_NOT_FOUND": (404, "No such class session"),
     "JOIN_CODE_UNKNOWN": (404, "No class session has this join code"),
     "SESSION_CLOSED": (422, "The class session is closed"),
+    "SESSION_NOT_OPEN": (422, "The class session is a draft: its professor has not opened it yet"),
+    "SESSION_NOT_DRAFT": (409, "Only a draft can be opened: this session was closed or cancelled"),
     "NOT_READY": (422, "Log this phone in first (device login; a revoked or replaced phone logs in no more)"),
     "NETWORK_NOT_ALLOWED": (403, "This class session does not accept connections from your network"),
     "STUDENT_ID_UNSUPPORTED": (422, "This student id does not fit the QR format"),

@@ -15,9 +15,10 @@ from asistencia.domain.qr_payload import TEXT_LENGTH
 from asistencia.domain.rounds import MAX_ROUNDS
 from asistencia.domain.projection_modes import PROJECTION_MODES
 from asistencia.domain.rut import normalize as normalize_rut
-from asistencia.validation import ID_RANGE, USER_ID_RANGE, Text
+from asistencia.validation import ID_RANGE, USER_ID_RANGE, StrictBoolean, Text
 
 MAX_NETWORKS = 50
+SESSION_STATUSES = ("draft", "active", "closed", "cancelled")
 MAX_PROOF_BYTES = 1024
 
 
@@ -79,6 +80,8 @@ class CreateSessionSchema(marshmallow.Schema):
     projection_mode = Text(load_default="auto", validate=validate.OneOf(["auto", *PROJECTION_MODES]))
     # Chosen by the page once per filled form: sending it again opens nothing new (a double submit).
     request_id = fields.UUID(load_default=None)
+    # False: save a draft, opened later (POST /api/sessions/{id}/open) when class starts.
+    open = StrictBoolean(load_default=True)
 
 
 class CancelSessionSchema(marshmallow.Schema):
@@ -86,7 +89,7 @@ class CancelSessionSchema(marshmallow.Schema):
 
 
 class ListSessionsQuery(marshmallow.Schema):
-    status = Text(load_default=None, validate=validate.OneOf(["active", "closed", "cancelled"]))
+    status = Text(load_default=None, validate=validate.OneOf(SESSION_STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     course_code = Text(load_default=None, validate=validate.Length(1, 50))
     professor = Text(load_default=None, validate=validate.Length(1, 200))

@@ -64,19 +64,16 @@ async def read(app: web.Application, user: User, session_id: int) -> dict[str, A
 
 
 async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Open a session; with a `request_id` the professor already used, the session it opened
-    (False: nothing new was opened)."""
-    config = app[CONFIG]
+    """Open a session, or save it as a draft (`open` False); with a `request_id` the professor
+    already used, the session it made (False: nothing new was made)."""
     request_id = None if fields["request_id"] is None else str(fields["request_id"])
     fields = {**fields, "request_id": request_id}
     for _ in range(JOIN_CODE_ATTEMPTS):
         try:
             async with transaction(app[PG_POOL]) as cur:
                 await users.remember_in(cur, user)
-                if fields["projection_mode"] == projection_modes.AUTO:
-                    fields["projection_mode"] = projection_modes.resolve(
-                        projection_modes.AUTO, await rosters.class_size(cur, fields["course_code"]),
-                        shared_from=config.shared_frames_from_students)
+                fields["projection_mode"] = await _projection_mode(app, cur, fields["projection_mode"],
+                                                                   fields["course_code"])
                 session = await class_sessions.create(cur, professor_id=user.id, join_code=new_join_code(),
                                                       **fields)
             break
@@ -87,16 +84,65 @@ async def create(app: web.Application, user: User, fields: dict[str, Any]) -> tu
                 return wire.session_json(await class_sessions.by_request(cur, user.id, request_id)), False
     else:
         raise refusal("JOIN_CODE_EXHAUSTED")
-    # A shared-frame session has no pool of codes to pad.
-    if session["projection_mode"] == projection_modes.PER_STUDENT:
-        try:
-            await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
-                                   keep_until=keep_until(session))
-        except RedisError:
-            # Projector ticks top the decoys up too; the session exists either way.
-            log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
-    log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id})
+    if session["status"] == "active":
+        await _pad_pool(app, session)
+    log.info("class session created", extra={"session_id": session["id"], "professor_id": user.id,
+                                             "status": session["status"]})
     return wire.session_json(session), True
+
+
+async def edit_draft(app: web.Application, user: User, session_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change a draft before it opens; an opened, closed or cancelled session is not edited."""
+    async with transaction(app[PG_POOL]) as cur:
+        before = visible(await class_sessions.get(cur, session_id), user)
+        if "projection_mode" in changes:
+            changes = {**changes, "projection_mode": await _projection_mode(
+                app, cur, changes["projection_mode"], changes.get("course_code", before["course_code"]))}
+        if not await class_sessions.edit_draft(cur, session_id, changes):
+            raise refusal("SESSION_NOT_DRAFT")
+        session = await class_sessions.get(cur, session_id)
+    log.info("draft session edited", extra={"session_id": session_id, "actor_id": user.id,
+                                            "fields": sorted(changes)})
+    return wire.session_json(session)
+
+
+async def open_draft(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
+    """Open a draft: its clock starts now and its join code takes joins. Opening an opened
+    session changes nothing and answers the same; a closed or cancelled one cannot be opened."""
+    async with transaction(app[PG_POOL]) as cur:
+        visible(await class_sessions.get(cur, session_id), user)
+        opened_now = await class_sessions.open_draft(cur, session_id)
+        # Read after the update: a concurrent opening that won the row shows here as active.
+        session = await class_sessions.get(cur, session_id)
+    if session["status"] != "active":
+        raise refusal("SESSION_NOT_DRAFT")
+    if opened_now:
+        await _pad_pool(app, session)
+        log.info("class session opened", extra={"session_id": session_id, "actor_id": user.id})
+        await announce.opened(app[EVENTS], session_id, opened_at=wire.timestamp(session["opened_at"]),
+                              ends_at=wire.timestamp(session["ends_at"]))
+    return wire.session_json(session)
+
+
+async def _projection_mode(app: web.Application, cur, chosen: str, course_code: str) -> str:
+    """The mode chosen, or (`auto`) the one the course's class size calls for."""
+    if chosen != projection_modes.AUTO:
+        return chosen
+    return projection_modes.resolve(chosen, await rosters.class_size(cur, course_code),
+                                    shared_from=app[CONFIG].shared_frames_from_students)
+
+
+async def _pad_pool(app: web.Application, session: Row) -> None:
+    """Decoys in a newly opened session's pool (a shared-frame session has no pool of codes to pad)."""
+    if session["projection_mode"] != projection_modes.PER_STUDENT:
+        return
+    config = app[CONFIG]
+    try:
+        await app[QR_POOL].pad(session["id"], [decoy(code_texts(config)) for _ in range(config.qr_min_pool)],
+                               keep_until=keep_until(session))
+    except RedisError:
+        # Projector ticks top the decoys up too; the session is open either way.
+        log.warning("could not pad a new session's QR pool", extra={"session_id": session["id"]})
 
 
 async def list_visible(app: web.Application, user: User, *, status: str | None, limit: int,

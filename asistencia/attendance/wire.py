@@ -43,6 +43,7 @@ def session_json(row: Row) -> dict[str, Any]:
         "status": row["status"],
         "open": row["open"],
         "created_at": timestamp(row["created_at"]),
+        "opened_at": timestamp(row["opened_at"]),
         "ends_at": timestamp(row["ends_at"]),
         "closed_at": timestamp(row["closed_at"]),
         "closed_by": row["closed_by"],

@@ -33,8 +33,8 @@ def _rate(part: int, whole: int) -> float | None:
 def course_summary(course_code: str, semester: str | None, sessions: Sequence[Mapping[str, Any]],
                    registrations: Iterable[Mapping[str, Any]],
                    roster: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """`sessions` in date order (closed and active); `registrations` of the closed ones; `roster`:
-    the course's roster students (`user_id`, `username`, `full_name`)."""
+    """`sessions` in opening order (closed and active; never drafts); `registrations` of the closed
+    ones; `roster`: the course's roster students (`user_id`, `username`, `full_name`)."""
     held = [s for s in sessions if s["status"] == "closed"]
     column = {s["id"]: index for index, s in enumerate(held)}
     students: dict[int, dict[str, Any]] = {
@@ -64,7 +64,8 @@ def course_summary(course_code: str, semester: str | None, sessions: Sequence[Ma
         totals = {status: statuses.count(status) for status in LIST_STATUSES}
         attended = sum(totals[status] for status in ATTENDED)
         columns.append({
-            "id": session["id"], "date": session["created_at"].date(), "created_at": session["created_at"],
+            "id": session["id"], "date": session["opened_at"].date(), "created_at": session["created_at"],
+            "opened_at": session["opened_at"],
             "block": session["block"], "room": session["room"], "semester": session["semester"],
             "join_code": session["join_code"],
             "totals": {**totals, "registered": len(statuses), "attended": attended},
@@ -85,7 +86,8 @@ def course_summary(course_code: str, semester: str | None, sessions: Sequence[Ma
             "registered": [c["totals"]["registered"] for c in columns],
             "attendance_rate": [c["attendance_rate"] for c in columns],
         },
-        "active_sessions": [{"id": s["id"], "created_at": s["created_at"], "join_code": s["join_code"]}
+        "active_sessions": [{"id": s["id"], "created_at": s["created_at"], "opened_at": s["opened_at"],
+                             "join_code": s["join_code"]}
                             for s in sessions if s["status"] == "active"],
     }
 

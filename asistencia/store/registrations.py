@@ -47,7 +47,7 @@ async def scan_contexts(cur, wanted: Sequence[tuple[int, int]]) -> list[Row | No
     await cur.execute(
         """
         SELECT w.i, s.id AS session_id, s.status = 'active' AND s.ends_at > now() AS session_open, s.rounds,
-               s.created_at AS started_at, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
+               s.opened_at AS started_at, s.late_after_minutes, s.allowed_networks::text[] AS allowed_networks,
                s.ends_at, s.projection_mode, r.id, r.state, r.current_round, r.round_failures, r.joined_at,
                (SELECT d.id FROM devices d WHERE d.user_id = w.user_id AND d.status = 'enrolled')
                  AS active_device_id

@@ -28,7 +28,7 @@ async def local_time(cur, zone: str) -> None:
 _VISIBLE_SESSION = """
 SELECT s.id, s.course_code, s.course_name, s.room, s.semester, s.block, s.rounds,
        s.duration_minutes, s.late_after_minutes, s.join_code, s.status,
-       s.created_at, s.ends_at, s.closed_at, s.closed_by, s.cancelled_at, s.cancel_reason,
+       s.created_at, s.opened_at, s.ends_at, s.closed_at, s.closed_by, s.cancelled_at, s.cancel_reason,
        s.professor_id, p.username AS professor_username, p.full_name AS professor_full_name
   FROM class_sessions s
   JOIN users p ON p.id = s.professor_id
@@ -41,6 +41,14 @@ async def visible_session(cur, session_id: int, viewer: User) -> Row | None:
     """The session if `viewer` may see it: its professor, or an admin."""
     await cur.execute(_VISIBLE_SESSION, {"session_id": session_id, "is_admin": viewer.is_admin,
                                          "viewer_id": viewer.id})
+    return await cur.fetchone()
+
+
+async def lock_visible_session(cur, session_id: int, viewer: User) -> Row | None:
+    """`visible_session`, share-locked until the transaction ends: it cannot open, close or be
+    cancelled under a correction, so the correction sees the state it ends in."""
+    await cur.execute(_VISIBLE_SESSION + " FOR SHARE OF s", {"session_id": session_id,
+                                                              "is_admin": viewer.is_admin, "viewer_id": viewer.id})
     return await cur.fetchone()
 
 
@@ -126,13 +134,13 @@ async def legacy_outcomes(cur, session_id: int) -> list[Row]:
 
 
 _COURSE_SESSIONS = """
-SELECT s.id, s.course_name, s.semester, s.block, s.room, s.join_code, s.status, s.created_at
+SELECT s.id, s.course_name, s.semester, s.block, s.room, s.join_code, s.status, s.created_at, s.opened_at
   FROM class_sessions s
  WHERE s.course_code = %(course_code)s
-   AND s.status <> 'cancelled'
+   AND s.status IN ('active', 'closed')
    AND (%(semester)s::text IS NULL OR s.semester = %(semester)s)
    AND (%(is_admin)s OR s.professor_id = %(viewer_id)s)
- ORDER BY s.created_at, s.id
+ ORDER BY s.opened_at, s.id
 """
 
 _COURSE_REGISTRATIONS = """
@@ -145,7 +153,7 @@ SELECT r.session_id, r.user_id, u.username, u.full_name, r.state, o.status AS ou
 
 
 async def course_sessions(cur, course_code: str, semester: str | None, viewer: User) -> list[Row]:
-    """The course's sessions `viewer` may see (not cancelled), oldest first."""
+    """The course's opened sessions `viewer` may see (not drafts, not cancelled), oldest first."""
     await cur.execute(_COURSE_SESSIONS, {"course_code": course_code, "semester": semester,
                                          "is_admin": viewer.is_admin, "viewer_id": viewer.id})
     return await cur.fetchall()

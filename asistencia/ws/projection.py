@@ -144,6 +144,8 @@ class Projector:
 @command("project", SessionCommand(), roles=STAFF)
 async def project(connection: Connection, message: dict[str, Any]) -> dict[str, Any]:
     session = await _own_session(connection, message["session"])
+    if session["status"] == "draft":
+        raise refusal("SESSION_NOT_OPEN")
     if session["status"] != "active":
         raise refusal("SESSION_CLOSED")
     projector = Projector(connection, session)

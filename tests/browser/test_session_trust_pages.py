@@ -1,9 +1,12 @@
 """Sessions professors can trust, in Chromium (issue 11): a double click opens one session,
-a mistaken one is cancelled with a reason, an admin sees and filters everyone's sessions,
-the dashboard's counters and filter follow an override, and the projector says which page
-reads its codes and keeps projecting when the dashboard is opened."""
+a draft is saved, edited and opened once when class starts (from the sessions page or its
+projector), a mistaken one is cancelled with a reason, an admin sees and filters everyone's
+sessions, the dashboard's counters and filter follow an override, and the projector says
+which page reads its codes and keeps projecting when the dashboard is opened."""
 
 from __future__ import annotations
+
+import re
 
 import aiohttp
 import pytest
@@ -12,11 +15,14 @@ from playwright.async_api import expect
 from asistencia.demo import DEMO_USERS
 from asistencia.tokens import mint_token
 from tests import class_data
-from tests.browser.harness import save_screenshot
+from tests.browser.harness import add_virtual_authenticator, save_screenshot
+from tests.browser.test_accessibility import serious_violations
+from tests.browser.test_class_pages import PHONE
 
 pytestmark = pytest.mark.browser
 
 PROFESSOR = next(user for user in DEMO_USERS if user.role == "profesor")
+STUDENT = next(user for user in DEMO_USERS if user.role == "alumno")
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 
 
@@ -165,3 +171,104 @@ async def test_cancelling_from_the_dashboard_stops_the_projector(open_page, serv
     await expect(projector.locator("#qr-frame")).to_be_hidden()
     await save_screenshot(page, request.node.name, "dashboard-cancelled")
     await save_screenshot(projector, request.node.name, "projector-after-cancel")
+
+
+async def test_a_draft_is_saved_opened_once_on_a_double_click_and_then_joined(server, open_page, request, problems):
+    # `server` first: it stops after the pages (their sockets would report its going as a problem).
+    page = await open_page(server, "/asistencia/sessions?as=profesor", bypass_csp=True, **DESKTOP)
+    await page.get_by_label("Sigla del curso").fill("INF-239")
+    await page.get_by_label("Nombre del curso").fill("Bases de Datos")
+    await page.get_by_label("Duración (minutos)").fill("90")
+    await page.get_by_role("button", name="Guardar como borrador").click()
+    await expect(page.get_by_role("status").filter(has_text="Borrador guardado")).to_be_visible()
+    await expect(items(page)).to_have_count(1)
+    item = items(page).first
+    await expect(item.locator(".badge")).to_have_text("Borrador")
+    await expect(item).to_contain_text("Borrador creado el")
+    await expect(item.get_by_role("link")).to_have_count(0)
+    await expect(page.get_by_label("Sigla del curso")).to_have_value("")
+    join_code = await item.locator(".code").inner_text()
+    session_id = int(await item.get_attribute("data-session-id"))
+    await save_screenshot(page, request.node.name, "draft")
+    assert await serious_violations(page) == []
+
+    # Until it opens, the draft is edited in the same form.
+    await item.get_by_role("button", name="Editar el borrador de Bases de Datos (INF-239)").click()
+    await expect(page.locator("#new-session-title")).to_have_text("Editar el borrador de Bases de Datos (INF-239)")
+    await expect(page.get_by_label("Duración (minutos)")).to_have_value("90")
+    await page.get_by_label("Sala").fill("B-104")
+    await save_screenshot(page, request.node.name, "draft-editing")
+    assert await serious_violations(page) == []
+    await page.get_by_role("button", name="Guardar como borrador").click()
+    await expect(page.get_by_role("status").filter(has_text="Borrador actualizado.")).to_be_visible()
+    await expect(item).to_contain_text("sala B-104")
+    await expect(items(page)).to_have_count(1)
+    await expect(page.locator("#new-session-title")).to_have_text("Abrir una sesión de clase")
+    await expect(page.get_by_label("Sala")).to_have_value("")
+
+    # Its projector, opened early, says it is a draft instead of showing a code.
+    projector = await open_page(server, f"/asistencia/sessions/{session_id}/projector?as=profesor",
+                                bypass_csp=True, **DESKTOP)
+    await expect(projector.locator("#projector")).to_have_attribute("data-state", "draft")
+    await expect(projector.get_by_text("Esta sesión es un borrador")).to_be_visible()
+    await expect(projector.get_by_role("button", name="Abrir la sesión ahora")).to_be_visible()
+    await expect(projector.locator("#course-name")).to_have_text("Bases de Datos")
+    await save_screenshot(projector, request.node.name, "projector-draft")
+    assert await serious_violations(projector) == []
+    # Its dashboard shows the draft, and follows it when it is opened (below).
+    dashboard = await open_page(server, f"/asistencia/sessions/{session_id}/dashboard?as=profesor",
+                                bypass_csp=True, **DESKTOP)
+    state = dashboard.locator("[data-fact=state] dd")
+    await expect(state).to_have_text("Borrador")
+    await expect(dashboard.locator("[data-fact=ends_at]")).to_have_count(0)
+    await save_screenshot(dashboard, request.node.name, "dashboard-draft")
+    assert await serious_violations(dashboard) == []
+
+    # A student who has the code already is told the class has not opened yet.
+    problems.allow(r"status of 422 .*/api/attendance/join\)$")
+    phone = await open_page(server, None, bypass_csp=True, **PHONE)
+    await add_virtual_authenticator(phone)
+    await phone.goto(f"/asistencia/device?as=alumno&user_id={STUDENT.id}")
+    await phone.get_by_role("button", name="Inscribir este teléfono").click()
+    await expect(phone.locator("#access-title")).to_have_text("Inicia la sesión del día")
+    await phone.goto(f"/asistencia/scan?code={join_code}")
+    await phone.get_by_role("button", name="Confirmar con huella, rostro o PIN").click()
+    await expect(phone.locator("#join-error")).to_have_text(
+        "La clase aún no se abre. Espera a que tu profesor/a la abra y vuelve a intentarlo.")
+    await save_screenshot(phone, request.node.name, "scanner-draft")
+    assert await serious_violations(phone) == []
+
+    await item.get_by_role("button", name="Abrir ahora Bases de Datos (INF-239)").dblclick()
+    await expect(page.get_by_role("status").filter(has_text=f"Sesión abierta. Código para los estudiantes: "
+                                                            f"{join_code}.")).to_be_visible()
+    await expect(item.locator(".badge")).to_contain_text("Activa hasta las")
+    await expect(item.get_by_role("link", name="Proyectar Bases de Datos (INF-239) (se abre en otra pestaña)")) \
+        .to_be_visible()
+    await expect(state).to_have_text(re.compile(r"^Activa, quedan 1:(29|30):\d\d$"))
+    await save_screenshot(page, request.node.name, "opened")
+    assert await serious_violations(page) == []
+    [session] = (await api(server, PROFESSOR.id, "profesor", "GET", "/api/sessions"))["sessions"]
+    assert (session["id"], session["status"], session["join_code"]) == (session_id, "active", join_code)
+
+    # The student tries again: in.
+    await phone.get_by_role("button", name="Entrar").click()
+    await expect(phone.locator("#scanner")).to_be_visible()
+    await expect(phone.locator("#rounds-label")).to_have_text("Rondas listas: 0 de 3")
+    await save_screenshot(phone, request.node.name, "scanner-joined")
+
+
+async def test_a_draft_is_opened_from_its_projector_when_class_starts(server, open_page, request):
+    draft = await api(server, PROFESSOR.id, "profesor", "POST", "/api/sessions",
+                      {"course_code": "INF-239", "course_name": "Bases de Datos", "open": False})
+    projector = await open_page(server, f"/asistencia/sessions/{draft['id']}/projector?as=profesor",
+                                bypass_csp=True, **DESKTOP)
+    await expect(projector.locator("#projector")).to_have_attribute("data-state", "draft")
+    opening = projector.get_by_role("button", name="Abrir la sesión ahora")
+    await opening.click()
+    await expect(projector.locator("#projector")).to_have_attribute("data-state", "projecting")
+    await expect(opening).to_be_hidden()
+    await expect(projector.locator("#join-code")).to_have_text(draft["join_code"])
+    await save_screenshot(projector, request.node.name, "projecting")
+    assert await serious_violations(projector) == []
+    session = await api(server, PROFESSOR.id, "profesor", "GET", f"/api/sessions/{draft['id']}")
+    assert (session["status"], session["open"]) == ("active", True)

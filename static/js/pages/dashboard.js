@@ -56,7 +56,8 @@ function renderSession() {
     ["room", session.room],
     ["block", session.block],
     ["rounds", String(session.rounds)],
-    ["ends_at", formatTime(session.closed_at ?? session.ends_at)],
+    // A draft has no clock until it is opened.
+    ["ends_at", session.status === "draft" ? null : formatTime(session.closed_at ?? session.ends_at)],
     ["state", stateText()],
   ].filter(([, value]) => value);
   fill($("session-meta"), facts.map(([key, value]) =>
@@ -151,6 +152,10 @@ function onMessage(message) {
   counters.update(data.counters);
   if (event === "scan_failed") {
     fraudTotal += 1;
+  }
+  if (event === "opened") {
+    session = { ...session, status: "active", open: true, opened_at: data.opened_at, ends_at: data.ends_at };
+    renderSession();
   }
   if (event === "closed") {
     session = { ...session, status: "closed", open: false, closed_at: data.closed_at, closed_by: data.closed_by };

@@ -21,6 +21,7 @@ const stageMessage = $("stage-message");
 const timeLeft = $("time-left");
 const connectionStatus = $("connection");
 const fullscreenButton = $("fullscreen");
+const openButton = $("open-draft");
 // What the whole room may see: how many joined and where they are, never who.
 const counters = new LiveCounters($("counters"), [
   { key: "joined", sum: ["joined"] },
@@ -91,6 +92,38 @@ function showClosed() {
   projector.dataset.state = "closed";
 }
 
+/** A draft has no clock and no codes yet: say so under the course's name, with the way to open it. */
+async function showDraft() {
+  showMessage(t("projector.not_open"));
+  $("join-panel").hidden = true;
+  connectionStatus.textContent = t("projector.not_open_status");
+  projector.dataset.state = "draft";
+  openButton.hidden = false;
+  try {
+    const draft = await page.api.get(`/api/sessions/${sessionId}`);
+    $("course-name").textContent = draft.course_name;
+    $("course-meta").textContent = draft.course_code;
+  } catch (error) {
+    failPage(error);
+  }
+}
+
+/** Open the draft from this screen when class starts (idempotent on the server), then project it. */
+async function openDraft() {
+  openButton.disabled = true;
+  try {
+    await page.api.post(`/api/sessions/${sessionId}/open`, {});
+  } catch (error) {
+    openButton.disabled = false;
+    failPage(error);
+    return;
+  }
+  openButton.hidden = true;
+  $("join-panel").hidden = false;
+  showMessage(t("projector.connecting"));
+  await project();
+}
+
 async function project() {
   let started;
   try {
@@ -98,6 +131,8 @@ async function project() {
   } catch (error) {
     if (error.code === "SESSION_CLOSED") {
       showClosed();
+    } else if (error.code === "SESSION_NOT_OPEN") {
+      await showDraft();
     } else if (error.isTokenError) {
       failPage(error);
     } else {
@@ -191,6 +226,7 @@ if (page !== null) {
   showMessage(t("projector.connecting"));
   fullscreenButton.hidden = !document.fullscreenEnabled;
   fullscreenButton.addEventListener("click", toggleFullscreen);
+  openButton.addEventListener("click", openDraft);
   document.addEventListener("fullscreenchange", showFullscreenState);
   document.addEventListener("visibilitychange", keepAwake);
   new ResizeObserver(() => {

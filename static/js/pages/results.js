@@ -32,10 +32,10 @@ function filters() {
 function renderSession(session) {
   const name = `${session.course_name} (${session.course_code})`;
   $("session-title").textContent = name;
-  const pageTitle = t("results.page_title", { course_code: session.course_code, date: localDate(session.created_at) });
+  const pageTitle = t("results.page_title", { course_code: session.course_code, date: localDate(session.opened_at ?? session.created_at) });
   document.title = `${pageTitle} · ${t("app.name")}`;
   const facts = [
-    ["date", formatDateTime(session.created_at)],
+    ["date", formatDateTime(session.opened_at ?? session.created_at)],
     ["block", session.block],
     ["room", session.room],
     ["join_code", session.join_code],

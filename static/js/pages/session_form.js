@@ -1,6 +1,7 @@
-// The sessions page's form for a new class session: prefilled from the
-// legacy app's launch link, checked here the way the API checks it, and
-// turned into the body of POST /api/sessions.
+// The sessions page's form for a new class session (or a draft being
+// edited): prefilled from the legacy app's launch link or the draft, checked
+// here the way the API checks it, and turned into the body of POST
+// /api/sessions (or PATCH /api/sessions/{id}).
 
 import { t } from "/static/js/lib/i18n.js";
 import { say } from "./dom.js";
@@ -25,6 +26,15 @@ export function prefill(search = location.search) {
     }
   }
   return filled;
+}
+
+/** Fill the form with a session's values (a draft being edited). */
+export function fillFrom(session) {
+  for (const name of [...TEXTS, ...NUMBERS]) {
+    input(name).value = session[name] ?? "";
+  }
+  input("allowed_networks").value = session.allowed_networks.join("\n");
+  input("projection_mode").value = session.projection_mode;
 }
 
 /** Show a field's problem (or clear it with null), tied to the field for screen readers. */

@@ -1,11 +1,14 @@
 // The professor's sessions page (/asistencia/sessions): their class
-// sessions, active ones first, with the way to project (in a tab of its own,
-// so this page stays), watch, see results, close or cancel each; and the form
-// that opens a new one (prefilled when the legacy app launches it with
+// sessions, active ones first, then drafts, with the way to project (in a tab
+// of its own, so this page stays), watch, see results, close or cancel each,
+// and to open a draft when class starts; and the form that opens a new one or
+// saves it as a draft (prefilled when the legacy app launches it with
 // ?course_code=&course_name=&semester=&block=&room=). The form sends a
 // request id that changes only when the form does, and empties itself once
-// the session is open: a second click never opens a duplicate. An admin sees
-// everyone's sessions, with their professor, and filters them.
+// the session is made: a second click never makes a duplicate. Opening a
+// draft is idempotent on the server and its button is disabled while it
+// runs: a double click opens it once. An admin sees everyone's sessions,
+// with their professor, and filters them.
 
 import { ApiError } from "/static/js/lib/api.js";
 import { t } from "/static/js/lib/i18n.js";
@@ -14,7 +17,7 @@ import { cancelSession } from "./cancel_session.js";
 import { closeSession } from "./close_session.js";
 import { fill, h, say } from "./dom.js";
 import { formatDateTime, formatTime } from "./format.js";
-import { checkFields, focusField, markRefusedFields, prefill, sessionBody } from "./session_form.js";
+import { checkFields, fillFrom, focusField, markRefusedFields, prefill, sessionBody } from "./session_form.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("new-session");
@@ -28,9 +31,15 @@ const isAdmin = page?.claims.rol === "admin";
 // One per filled form: a repeated submit of the same form gets the session it already opened.
 let requestId = crypto.randomUUID();
 let requestSent = false;
+// The draft the form edits, or null: the form makes a new session.
+let editing = null;
 
 function isActive(session) {
   return session.status === "active";
+}
+
+function isDraft(session) {
+  return session.status === "draft";
 }
 
 function stateText(session) {
@@ -49,9 +58,16 @@ function sessionItem(session) {
     "aria-label": t(`sessions.link.${kind}_label`, { name }),
     ...(kind === "projector" ? { target: "_blank", rel: "noopener" } : {}),
   }, t(`sessions.link.${kind}`));
+  // A button whose message `key` is its text and `key`_label its accessible name (naming the session).
+  const action = (kind, key, onclick) => h("button", {
+    type: "button", class: ["button", kind, "button-small"].filter(Boolean).join(" "),
+    "aria-label": t(`${key}_label`, { name }), onclick,
+  }, t(key));
   const facts = [
     isAdmin && t("sessions.item.professor", { name: session.professor.full_name || session.professor.username }),
-    formatDateTime(session.created_at),
+    isDraft(session)
+      ? t("sessions.item.draft", { date: formatDateTime(session.created_at) })
+      : formatDateTime(session.opened_at ?? session.created_at),
     session.block && t("sessions.item.block", { block: session.block }),
     session.room && t("sessions.item.room", { room: session.room }),
     session.semester,
@@ -68,23 +84,15 @@ function sessionItem(session) {
       t("sessions.item.join_code"), " ", h("strong", { class: "code" }, session.join_code), " · ",
       t("sessions.item.counters", { joined: counters.joined, present: counters.present + counters.late })),
     h("p", { class: "actions" },
-      isActive(session) ? link("projector") : null,
-      link("dashboard"),
-      link("results"),
-      isActive(session)
-        ? h("button", {
-            type: "button", class: "button button-danger button-small",
-            "aria-label": t("close.action_label", { name }),
-            onclick: () => close(session),
-          }, t("close.action"))
+      isDraft(session)
+        ? action("button-primary", "sessions.item.open", (event) => openDraft(session, event.currentTarget))
         : null,
-      cancelled
-        ? null
-        : h("button", {
-            type: "button", class: "button button-quiet button-small",
-            "aria-label": t("cancel.action_label", { name }),
-            onclick: () => cancel(session),
-          }, t("cancel.action"))));
+      isDraft(session) ? action(null, "sessions.item.edit", () => startEditing(session)) : null,
+      isActive(session) ? link("projector") : null,
+      isDraft(session) ? null : link("dashboard"),
+      isDraft(session) ? null : link("results"),
+      isActive(session) ? action("button-danger", "close.action", () => close(session)) : null,
+      cancelled ? null : action("button-quiet", "cancel.action", () => cancel(session))));
 }
 
 function listQuery() {
@@ -104,8 +112,9 @@ function listQuery() {
 async function load() {
   const query = listQuery();
   const { sessions } = await page.api.get(`/api/sessions${query}`);
-  // Active first; within each group the API's order, newest first.
-  const ordered = [...sessions.filter(isActive), ...sessions.filter((session) => !isActive(session))];
+  // Active first, then drafts; within each group the API's order, newest first.
+  const ordered = [...sessions.filter(isActive), ...sessions.filter(isDraft),
+    ...sessions.filter((session) => !isActive(session) && !isDraft(session))];
   fill(list, ordered.map(sessionItem));
   const empty = query ? "sessions.list.empty_filtered" : isAdmin ? "sessions.list.empty_admin" : "sessions.list.empty";
   say($("list-empty"), ordered.length ? "" : t(empty));
@@ -127,6 +136,47 @@ async function close(session) {
   } catch (error) {
     showError(listError, error);
   }
+}
+
+async function openDraft(session, button) {
+  say(listError, "");
+  // A second click while the first runs does nothing; the server opens a draft once anyway.
+  if (button.disabled) {
+    return;
+  }
+  button.disabled = true;
+  try {
+    const opened = await page.api.post(`/api/sessions/${session.id}/open`, {});
+    toast(t("sessions.item.opened", { code: opened.join_code }));
+    await load();
+    focusSession(session.id);
+  } catch (error) {
+    button.disabled = false;
+    showError(listError, error);
+  }
+}
+
+function startEditing(draft) {
+  editing = draft;
+  form.reset();
+  fillFrom(draft);
+  $("new-session-title").textContent = t("sessions.edit.title", { name: `${draft.course_name} (${draft.course_code})` });
+  $("new-session-prefilled").hidden = true;
+  $("edit-discard").hidden = false;
+  focusField("course_code");
+}
+
+function stopEditing() {
+  editing = null;
+  form.reset();
+  $("new-session-title").textContent = t("sessions.new.title");
+  $("edit-discard").hidden = true;
+}
+
+/** Save the edited draft; opened too when `open`. */
+async function saveDraft(draft, open) {
+  const saved = await page.api.patch(`/api/sessions/${draft.id}`, sessionBody());
+  return open ? page.api.post(`/api/sessions/${draft.id}/open`, {}) : saved;
 }
 
 async function cancel(session) {
@@ -151,14 +201,27 @@ async function create(event) {
     focusField(wrong[0]);
     return;
   }
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
+  const open = event.submitter?.value !== "false";
+  const submits = [...form.querySelectorAll("button[type=submit]")];
+  for (const submit of submits) {
+    submit.disabled = true;
+  }
   try {
-    requestSent = true;
-    const session = await page.api.post("/api/sessions", { ...sessionBody(), request_id: requestId });
-    form.reset();
+    const edited = editing !== null;
+    let session;
+    if (edited) {
+      session = await saveDraft(editing, open);
+    } else {
+      requestSent = true;
+      session = await page.api.post("/api/sessions", { ...sessionBody(), open, request_id: requestId });
+    }
+    stopEditing();
     $("new-session-prefilled").hidden = true;
-    toast(t("sessions.new.done", { code: session.join_code }));
+    if (session.status !== "draft") {
+      toast(t("sessions.new.done", { code: session.join_code }));
+    } else {
+      toast(t(edited ? "sessions.edit.saved" : "sessions.new.draft_done"));
+    }
     await load();
     focusSession(session.id);
   } catch (error) {
@@ -168,7 +231,9 @@ async function create(event) {
       focusField(refused);
     }
   } finally {
-    submit.disabled = false;
+    for (const submit of submits) {
+      submit.disabled = false;
+    }
   }
 }
 
@@ -197,6 +262,7 @@ function showAdminView() {
 if (page !== null) {
   $("new-session-prefilled").hidden = !prefill();
   form.addEventListener("submit", create);
+  $("edit-discard").addEventListener("click", stopEditing);
   form.addEventListener("input", () => {
     if (requestSent) {
       requestId = crypto.randomUUID();

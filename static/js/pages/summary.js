@@ -28,7 +28,7 @@ function apiPath(suffix) {
 // With the time of day: two sessions of one day must not look the same.
 function sessionLabel(session) {
   const date = formatDate(session.date, { short: true });
-  const time = formatTime(session.created_at);
+  const time = formatTime(session.opened_at);
   return session.block ? t("summary.col.session", { date, time, block: session.block })
     : t("summary.col.session_no_block", { date, time });
 }
