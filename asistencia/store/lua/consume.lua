@@ -7,10 +7,11 @@
 -- Success returns {"OK", first projection ms, start of the answered showing ms, receipt ms}:
 -- the text says which showing it was (every showing projects a text of its own).
 -- A scan is the hot path: it touches only what it changes, and sets the expiry
--- (keep_until) only of keys it may have created; the others got theirs from
--- the script that made them, and every projector tick renews them all.
+-- (keep_until) only of keys it may have created (`live`, `seq`, `pool`); the
+-- others got theirs from the script that made them (`used` from keep_until,
+-- which makes it), and every projector tick renews them all.
 local eid, owner = ARGV[1], ARGV[3]
-local entry = read_entry(eid)
+local entry, starts = read_entry_showings(eid)
 local showing
 if entry then
   for i, text in ipairs(entry.texts) do
@@ -19,7 +20,6 @@ if entry then
 end
 if not showing then return {'QR_UNKNOWN'} end
 if entry.owner ~= owner then return {'QR_NOT_YOURS'} end
-local starts = showings(eid)
 local shown = starts[showing]
 if not shown then return {'QR_NOT_PROJECTED'} end
 local now = now_ms()
@@ -38,7 +38,6 @@ if refused then
   redis.call('HDEL', USED, eid)
   return {refused}
 end
-redis.call('EXPIREAT', USED, ARGV[8])
 
 local current = redis.call('HGET', LIVE, owner)
 if ARGV[9] ~= '' then
