@@ -24,7 +24,7 @@ from asistencia.batching import Batcher
 from asistencia.domain.qr_payload import RoundQr
 from asistencia.valkey import VALKEY, Valkey
 
-_KEY_NAMES = ("pool", "entry", "used", "live", "decoys", "seq", "frame")
+_KEY_NAMES = ("pool", "entry", "used", "live", "decoys", "frame")
 
 
 def _script_source(name: str) -> str:

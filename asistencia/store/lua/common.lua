@@ -10,26 +10,25 @@
 --                so the hash lives, with its expiry, from the pool's first script on
 --   live   HASH  student id -> entry id of the QR the student must answer now
 --   decoys SET   entry ids of decoys
---   seq    STRING creation counter
 --   frame  STRING "slot|showing start|text|text…": the frame of the current tick slot
-local POOL, ENTRY, USED, LIVE, DECOYS, SEQ, FRAME =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local POOL, ENTRY, USED, LIVE, DECOYS, FRAME =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 -- Valkey's clock is the one clock: projections and scans from any process
--- are stamped and compared against it.
+-- are stamped and compared against it. Returns the time in ms, then in µs.
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local seconds, micros = tonumber(t[1]), tonumber(t[2])
+  return seconds * 1000 + math.floor(micros / 1000), seconds * 1000000 + micros
 end
 
--- A never-shown entry is scored by creation order; that number stays far
--- below any projection time in ms, so never-shown entries come first.
--- Returns the creation number (1: the counter was just made).
-local function add_entry(eid, owner, round, kid, texts)
+-- A never-shown entry is scored by its creation time (µs, from now_ms; scripts
+-- run one at a time, so each script's time is its own) divided by 10^4: creation
+-- order, and a tenth of any showing's score (its time in ms), so never-shown
+-- entries come first.
+local function add_entry(eid, owner, round, kid, texts, created_us)
   redis.call('HSET', ENTRY, eid, owner .. '|' .. round .. '|' .. kid .. '|' .. texts)
-  local seq = redis.call('INCR', SEQ)
-  redis.call('ZADD', POOL, seq, eid)
-  return seq
+  redis.call('ZADD', POOL, created_us / 10000, eid)
 end
 
 local function split(list)
@@ -78,8 +77,8 @@ local function first_shown(eid)
   return showings(eid)[1]
 end
 
-local function add_decoy(eid, texts)
-  add_entry(eid, '', '', '', texts)
+local function add_decoy(eid, texts, created_us)
+  add_entry(eid, '', '', '', texts, created_us)
   redis.call('SADD', DECOYS, eid)
 end
 
@@ -93,5 +92,5 @@ end
 -- here, so that a scan never has to set its expiry.
 local function keep_until(at)
   redis.call('HSETNX', USED, '', 0)
-  for i = 1, 6 do redis.call('EXPIREAT', KEYS[i], at) end
+  for i = 1, 5 do redis.call('EXPIREAT', KEYS[i], at) end
 end

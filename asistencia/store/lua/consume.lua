@@ -7,7 +7,7 @@
 -- Success returns {"OK", first projection ms, start of the answered showing ms, receipt ms}:
 -- the text says which showing it was (every showing projects a text of its own).
 -- A scan is the hot path: it touches only what it changes, and sets the expiry
--- (keep_until) only of keys it may have created (`live`, `seq`, `pool`); the
+-- (keep_until) only of keys it may have created (`live`, `pool`); the
 -- others got theirs from the script that made them (`used` from keep_until,
 -- which makes it), and every projector tick renews them all.
 local eid, owner = ARGV[1], ARGV[3]
@@ -22,7 +22,7 @@ if not showing then return {'QR_UNKNOWN'} end
 if entry.owner ~= owner then return {'QR_NOT_YOURS'} end
 local shown = starts[showing]
 if not shown then return {'QR_NOT_PROJECTED'} end
-local now = now_ms()
+local now, now_us = now_ms()
 -- Used before expired: a code used in time stays "used" (a retry), never "expired" (which costs).
 -- Claimed here in one step; given back if a later check fails.
 if redis.call('HSETNX', USED, eid, now) == 0 then return {'QR_ALREADY_USED'} end
@@ -41,9 +41,7 @@ end
 
 local current = redis.call('HGET', LIVE, owner)
 if ARGV[9] ~= '' then
-  if add_entry(ARGV[9], owner, ARGV[10], ARGV[11], ARGV[12]) == 1 then
-    redis.call('EXPIREAT', SEQ, ARGV[8])
-  end
+  add_entry(ARGV[9], owner, ARGV[10], ARGV[11], ARGV[12], now_us)
   redis.call('HSET', LIVE, owner, ARGV[9])
   if not current then redis.call('EXPIREAT', LIVE, ARGV[8]) end
 else
