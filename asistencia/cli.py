@@ -26,6 +26,7 @@ from asistencia.logs import setup_logging
 from asistencia.migrations import MigrationError
 from asistencia.tokens import ROLES, mint_token
 from asistencia.waiting import DependencyUnavailable
+from asistencia.workers import supervise
 
 log = logging.getLogger("asistencia")
 
@@ -47,16 +48,16 @@ def raise_open_files_limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, *, reuse_port: bool = False) -> None:
     app = create_app(config)
     soft, hard = raise_open_files_limit()
     log.info("starting", extra={"version": __version__, "host": config.host, "port": config.port,
                                 "dev": config.dev, "open_files_limit": soft, "open_files_hard_limit": hard,
-                                "event_loop": config.event_loop, "json": accelerator()})
+                                "event_loop": config.event_loop, "json": accelerator(), "pid": os.getpid()})
     # shutdown_timeout bounds the drain so we stop before a container's stop grace (10 s).
     web.run_app(app, host=config.host, port=config.port, access_log=None, print=None,
                 shutdown_timeout=config.shutdown_timeout_seconds, handle_signals=True,
-                loop=new_event_loop(config.event_loop))
+                reuse_port=reuse_port or None, loop=new_event_loop(config.event_loop))
 
 
 async def _migrate(config: Config) -> list[str]:
@@ -85,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asistencia", description="Realtime classroom attendance server")
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the server (configured by environment variables)")
+    srv = sub.add_parser("serve", help="run the server (configured by environment variables)")
+    srv.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="server processes sharing the port (SO_REUSEPORT) under one parent (default $WORKERS or 1)")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     tok = sub.add_parser("token", help="mint a JWT like the PHP bridge does, with the configured secret")
     tok.add_argument("--role", choices=ROLES, required=True)
@@ -106,15 +109,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         environ.setdefault("HOST", "127.0.0.1")
         if args.port is not None:
             environ["PORT"] = str(args.port)
+    if args.command == "serve" and args.workers is not None:
+        environ["WORKERS"] = str(args.workers)
     try:
         config = load_config(environ)
     except ConfigError as exc:
         print(f"asistencia: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log_level)
+    if args.command == "serve" and config.workers > 1:
+        return supervise(config.workers, lambda: _run(args, config, environ, reuse_port=True),
+                         config.shutdown_timeout_seconds)
+    return _run(args, config, environ)
+
+
+def _run(args: argparse.Namespace, config: Config, environ: dict[str, str], *, reuse_port: bool = False) -> int:
     try:
         if args.command == "serve":
-            serve(config)
+            serve(config, reuse_port=reuse_port)
         elif args.command == "migrate":
             migrate(config)
         elif args.command == "token":

@@ -26,6 +26,7 @@ DEV_JWT_SECRET = "asistencia-dev-secret-do-not-use-in-production"
 DEV_SESSION_KEY_KEK = b"asistencia-dev-kek-not-for-prod!"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MIN_SECRET_BYTES = 32
+MAX_WORKERS = 64
 # Where TRUSTED_PROXIES=gateway looks up this network namespace's default gateway.
 ROUTE_TABLE = Path("/proc/net/route")
 _RTF_GATEWAY = 0x2
@@ -61,6 +62,8 @@ class Config:
     startup_wait_seconds: float = 30.0
     shutdown_timeout_seconds: float = 8.0
     health_timeout_seconds: float = 0.8
+    # `serve` runs this many server processes on one port (asistencia/workers.py).
+    workers: int = 1
     session_key_ttl_seconds: int = 7200
     session_key_kek: bytes = DEV_SESSION_KEY_KEK
     session_key_kek_previous: tuple[bytes, ...] = ()
@@ -303,6 +306,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         startup_wait_seconds=opt_float("STARTUP_WAIT_SECONDS", defaults.startup_wait_seconds, 0, 600),
         shutdown_timeout_seconds=opt_float("SHUTDOWN_TIMEOUT_SECONDS", defaults.shutdown_timeout_seconds, 0.5, 60),
         health_timeout_seconds=opt_float("HEALTH_TIMEOUT_SECONDS", defaults.health_timeout_seconds, 0.05, 10),
+        workers=opt_int("WORKERS", defaults.workers, 1, MAX_WORKERS),
         session_key_ttl_seconds=opt_int("SESSION_KEY_TTL_SECONDS", defaults.session_key_ttl_seconds, 60, 86400),
         session_key_kek=kek,
         session_key_kek_previous=_keks("SESSION_KEY_KEK_PREVIOUS", env.get("SESSION_KEY_KEK_PREVIOUS", "")),

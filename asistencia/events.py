@@ -2,7 +2,9 @@
 
 Publishers call `publish(topic, event)` after their database commit; every
 process's hub receives it and calls the local callbacks for that topic (a
-WebSocket connection's non-blocking `send`, typically). If the pub/sub
+WebSocket connection's non-blocking `send`, typically). Concurrent events go
+out in one pipeline, and a run of them to one topic as one message (a JSON
+array), so a class scanning at once costs one PUBLISH per batch. If the pub/sub
 connection drops, the hub reconnects with backoff and tells every local
 subscriber to `resync`, since events may have been missed meanwhile.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import operator
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -53,10 +57,12 @@ class EventHub:
             log.warning("could not publish event", extra={"topic": str(topic), "event": event})
 
     async def _publish_all(self, messages: list[tuple[str, bytes]]) -> list[None]:
-        """Concurrent publishers' messages in one pipeline, in the order they were published."""
+        """Concurrent publishers' messages in one pipeline, in the order they were published;
+        consecutive messages to one channel (a class's scans) go as one, a JSON array of them."""
         async with self._vk.client.pipeline(transaction=False) as pipe:
-            for channel, message in messages:
-                pipe.publish(channel, message)
+            for channel, run in itertools.groupby(messages, key=operator.itemgetter(0)):
+                events = [message for _, message in run]
+                pipe.publish(channel, events[0] if len(events) == 1 else b"[" + b",".join(events) + b"]")
             await pipe.execute()
         return [None] * len(messages)
 
@@ -118,11 +124,12 @@ class EventHub:
                     if topic not in self._subscribers:
                         continue  # every process hears every event; most have no one here to take it
                     try:
-                        event = jsoncodec.loads(message["data"])
+                        sent = jsoncodec.loads(message["data"])
                     except (ValueError, TypeError):
                         log.warning("dropping malformed event", extra={"topic": topic})
                         continue
-                    self._deliver(topic, event)
+                    for event in sent if isinstance(sent, list) else [sent]:
+                        self._deliver(topic, event)
             except (RedisError, OSError) as exc:
                 log.warning("event hub lost Valkey; reconnecting",
                             extra={"reason": str(exc) or type(exc).__name__, "retry_in_s": backoff})

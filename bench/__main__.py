@@ -27,21 +27,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench import event_latency, idle_sockets, me_throughput, projector_fanout
+from bench import event_latency, idle_sockets, me_throughput, processes, projector_fanout
 from bench.classroom import ready_students
 from bench.lib import Server, bench_environment, emit_json, pin_load_generator, report, split_cores, spread
-from bench.scan_throughput import SERVER_ENV, SETUP_TIMEOUT, ScanJob, ValkeyCounters, _cycle, run_clients, supply
+from bench.scan_throughput import (SERVER_ENV, SETUP_TIMEOUT, ScanJob, ScanSupply, ValkeyCounters, _cycle,
+                                   run_clients)
 
-SECTIONS = ("scans", "me", "events", "fanout", "idle")
+SECTIONS = ("scans", "me", "processes", "events", "fanout", "idle")
 LEVELS = (50, 200)
 STUDENTS = 500
 EVENT_RATE = 200
@@ -55,14 +58,15 @@ async def scans(app: Server, bare: Server, valkey: ValkeyCounters, http: aiohttp
     Scans not sent in one phase are the first of the next (their codes stay valid)."""
     left: list[ScanJob] = []
     runs = []
+    scan_supply = ScanSupply(http, app.url, students)
     for repeat in range(repeats):
         for clients in LEVELS:
-            jobs = left + await supply(http, app.url, students, max(0, requests - len(left)))
+            jobs = left + await scan_supply.take(max(0, requests - len(left)))
             baseline = await run_clients(http, f"{bare.url}/echo", _limited_cycle(jobs, requests), clients, bare,
                                          valkey, until=time.perf_counter() + seconds)
             pending = iter(jobs)
             scan = await run_clients(http, f"{app.url}/api/attendance/scan", pending, clients, app, valkey,
-                                     until=time.perf_counter() + seconds)
+                                     until=time.perf_counter() + seconds, accepted=scan_supply.accepted)
             left = list(pending)
             run = {"repeat": repeat + 1, "clients": clients, "baseline": baseline.figures(), "scan": scan.figures(),
                    "rps_ratio": scan.rate / baseline.rate, "cpu_ratio": scan.server_cpu_ms / baseline.server_cpu_ms,
@@ -120,6 +124,22 @@ async def idle(env: dict[str, str], *, repeats: int, sockets: int) -> list[dict[
     return runs
 
 
+class SectionClock:
+    """Minutes each section took (setup included), for `method.section_minutes`."""
+
+    def __init__(self) -> None:
+        self.minutes: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.minutes[name] = round((time.perf_counter() - started) / 60, 2)
+            print(f"({name}: {self.minutes[name]:.1f} min)", flush=True)
+
+
 def _pooled_cpu_ratio(runs: list[dict[str, Any]], repeat: int) -> float:
     """Server CPU per scan over per bare request, both levels of one repetition together."""
     mine = [run for run in runs if run["repeat"] == repeat]
@@ -128,7 +148,7 @@ def _pooled_cpu_ratio(runs: list[dict[str, Any]], repeat: int) -> float:
     return scan / bare
 
 
-def summarise(scan_runs: list, me: dict, events: dict, fanout_runs: list, idle_runs: list,
+def summarise(scan_runs: list, me: dict, events: dict, processes_runs: list, fanout_runs: list, idle_runs: list,
               method: dict[str, Any]) -> dict[str, Any]:
     repeats = sorted({run["repeat"] for run in scan_runs})
     figures = {
@@ -141,6 +161,7 @@ def summarise(scan_runs: list, me: dict, events: dict, fanout_runs: list, idle_r
         "projector_socket_kb": spread([run["asistencia"]["bytes_per_socket"] / 1024 for run in fanout_runs]),
         "idle_socket_kb": spread([run["asistencia"]["bytes_per_socket"] / 1024 for run in idle_runs]),
         "valkey_cmds_per_scan": spread([run["valkey_commands_per_scan"] for run in scan_runs]),
+        **processes.figures(processes_runs),
     }
     context = {
         "scan_server_cpu_ms": spread([run["scan"]["server_cpu_ms_per_request"] for run in scan_runs]),
@@ -188,7 +209,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"server on cores {method['server_cores']}, load generator on {method['load_generator_cores']}; "
           f"load average {method['load_average_at_start'][0]:.1f}", flush=True)
     only = set(args.only or SECTIONS)
-    scan_runs, me, events, fanout_runs, idle_runs = [], {}, {}, [], []
+    scan_runs, me, events, processes_runs, fanout_runs, idle_runs = [], {}, {}, [], [], []
+    clock = SectionClock()
     with bench_environment(private_valkey=True) as env:
         env = {**env, **SERVER_ENV}
         with Server(env, ["-m", "bench.baseline_server"], cpus=server_cores) as bare, \
@@ -196,32 +218,44 @@ async def main(args: argparse.Namespace) -> None:
             valkey = ValkeyCounters(env["VALKEY_URL"])
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                              timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT)) as http:
-                students = await ready_students(http, app.url, STUDENTS)
+                with clock("students"):
+                    students = await ready_students(http, app.url, STUDENTS)
                 if "scans" in only:
-                    scan_runs = await scans(app, bare, valkey, http, students, repeats=args.repeats,
-                                            seconds=args.seconds, requests=args.requests)
+                    with clock("scans"):
+                        scan_runs = await scans(app, bare, valkey, http, students, repeats=args.repeats,
+                                                seconds=args.seconds, requests=args.requests)
             await valkey.client.aclose()
             if "me" in only:
-                me = await me_throughput.measure(app, bare, clients=50, seconds=args.seconds,
-                                                 requests=args.requests, repeats=args.repeats)
+                with clock("me"):
+                    me = await me_throughput.measure(app, bare, clients=50, seconds=args.seconds,
+                                                     requests=args.requests, repeats=args.repeats)
+        if "processes" in only:
+            with clock("processes"):
+                processes_runs = await processes.measure(env, students, repeats=args.repeats, seconds=args.seconds,
+                                                         requests=args.requests)
         if "events" in only:
-            events = await event_latency.measure(env, students, rate=EVENT_RATE, seconds=args.seconds,
-                                                 repeats=args.repeats)
+            with clock("events"):
+                events = await event_latency.measure(env, students, rate=EVENT_RATE, seconds=args.seconds,
+                                                     repeats=args.repeats)
         if "fanout" in only:
-            fanout_runs = await fanout(env, repeats=args.repeats, projectors=args.projectors, seconds=args.seconds)
+            with clock("fanout"):
+                fanout_runs = await fanout(env, repeats=args.repeats, projectors=args.projectors,
+                                           seconds=args.seconds)
         if "idle" in only:
-            idle_runs = await idle(env, repeats=args.repeats, sockets=args.sockets)
+            with clock("idle"):
+                idle_runs = await idle(env, repeats=args.repeats, sockets=args.sockets)
+    method["section_minutes"] = clock.minutes
     method["load_average_at_end"] = os.getloadavg()
     method["minutes"] = (time.perf_counter() - started) / 60
     if only != set(SECTIONS):
-        emit_json("partial", {"scans": scan_runs, "me": me, "events": events, "fanout": fanout_runs,
-                              "idle": idle_runs, "method": method})
+        emit_json("partial", {"scans": scan_runs, "me": me, "events": events, "processes": processes_runs,
+                              "fanout": fanout_runs, "idle": idle_runs, "method": method})
         print(f"\nsections {sorted(only)} done in {method['minutes']:.1f} min (bench/results/partial.json; "
               "summary.json is written by a run of every section)")
         return
-    summary = summarise(scan_runs, me, events, fanout_runs, idle_runs, method)
-    emit_json("all", {"scans": scan_runs, "me": me, "events": events, "fanout": fanout_runs, "idle": idle_runs,
-                      "summary": summary})
+    summary = summarise(scan_runs, me, events, processes_runs, fanout_runs, idle_runs, method)
+    emit_json("all", {"scans": scan_runs, "me": me, "events": events, "processes": processes_runs,
+                      "fanout": fanout_runs, "idle": idle_runs, "summary": summary})
     _write_summary(summary)
     print(f"\n{table(summary)}\n\n{SUMMARY} written in {method['minutes']:.1f} min "
           f"(load average {statistics.fmean(method['load_average_at_end']):.1f} at the end)")

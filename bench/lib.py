@@ -78,14 +78,25 @@ def process_cpu(pid: int) -> tuple[str, float]:
     return head.partition("(")[2], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class ProcessStats:
-    """CPU seconds and RSS of one process, read from /proc (Linux)."""
+def children(pid: int) -> list[int]:
+    """The pids of a process's children (its workers, for `serve --workers N`), from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
-    def __init__(self, pid: int) -> None:
+
+class ProcessStats:
+    """CPU seconds and RSS of one process, read from /proc (Linux); with `workers`, the CPU
+    seconds of its children too (a server's workers, while they run)."""
+
+    def __init__(self, pid: int, *, workers: bool = False) -> None:
         self.pid = pid
+        self.workers = workers
 
     def cpu_seconds(self) -> float:
-        return process_cpu(self.pid)[1]
+        pids = [self.pid, *children(self.pid)] if self.workers else [self.pid]
+        return sum(process_cpu(pid)[1] for pid in pids)
 
     def rss_bytes(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -189,7 +200,7 @@ class Server:
 
     @property
     def stats(self) -> ProcessStats:
-        return ProcessStats(self.process.pid)
+        return ProcessStats(self.process.pid, workers=True)
 
 
 def report(title: str, rows: list[tuple[str, str]]) -> None:

@@ -53,7 +53,9 @@ import redis.asyncio as redis
 
 from asistencia.client.http import RequestRefused
 from asistencia.client.scanner import Projection, Scanner
+from asistencia.domain.projection_modes import PER_STUDENT
 from asistencia.domain.qr_payload import QrPayload
+from asistencia.domain.rounds import MAX_ROUNDS
 from bench import lib
 from bench.classroom import Student, open_session, professor_token, ready_students
 from bench.lib import Server, bench_environment, drive, emit_json, percentile, process_cpu, report
@@ -81,6 +83,8 @@ SERVER_ENV = {"QR_WINDOW_SECONDS": "600", "COUNTDOWN_SECONDS": "0", "QR_PER_FRAM
 # A supply of scans comes in sessions of this many students, set up this many at a time.
 SUPPLY_CLASS_SIZE = 100
 SUPPLY_CONCURRENCY = 4
+# Sessions of a ScanSupply: a join serves up to SUPPLY_ROUNDS - 1 scans.
+SUPPLY_ROUNDS = MAX_ROUNDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,10 +205,12 @@ async def join_all(http: aiohttp.ClientSession, base_url: str, code: str, studen
     return list(await asyncio.gather(*(one(s) for s in students)))
 
 
-async def classes(http: aiohttp.ClientSession, base_url: str,
-                  groups: list[list[Student]]) -> list[tuple[dict, list[Scanner]]]:
-    """A session of ROUNDS rounds per group, and the group's phones joined to it."""
-    sessions = [await open_session(http, base_url, professor_token(), rounds=ROUNDS) for _ in groups]
+async def classes(http: aiohttp.ClientSession, base_url: str, groups: list[list[Student]],
+                  rounds: int = ROUNDS) -> list[tuple[dict, list[Scanner]]]:
+    """A per-student session of `rounds` rounds per group, and the group's phones joined to it (the
+    mode named: `auto` would pick shared frames once an earlier session of the course was large)."""
+    sessions = [await open_session(http, base_url, professor_token(), rounds=rounds, projection_mode=PER_STUDENT)
+                for _ in groups]
     return [(session, await join_all(http, base_url, session["join_code"], group))
             for session, group in zip(sessions, groups)]
 
@@ -218,7 +224,8 @@ async def project_all(http: aiohttp.ClientSession, base_url: str, classes_: list
     return jobs
 
 
-async def supply(http: aiohttp.ClientSession, base_url: str, students: list[Student], count: int) -> list[ScanJob]:
+async def supply(http: aiohttp.ClientSession, base_url: str, students: list[Student], count: int,
+                 rounds: int = ROUNDS) -> list[ScanJob]:
     """`count` scan jobs of round 1, ready to send: sessions of SUPPLY_CLASS_SIZE students
     (taken in turn from `students`) joined and projected, several at a time."""
     groups, taken = [], 0
@@ -231,20 +238,64 @@ async def supply(http: aiohttp.ClientSession, base_url: str, students: list[Stud
 
     async def one(group: list[Student]) -> list[ScanJob]:
         async with limit:
-            [(session, scanners)] = await classes(http, base_url, [group])
+            [(session, scanners)] = await classes(http, base_url, [group], rounds)
             return await project(http, base_url, session["id"], scanners, 1)
 
     return [job for jobs in await asyncio.gather(*(one(group) for group in groups)) for job in jobs]
 
 
+class ScanSupply:
+    """Scan jobs for phase after phase, a join serving several of them: sessions of
+    SUPPLY_ROUNDS rounds, and once a phase has accepted a phone's scan of round r, its code of
+    round r + 1 (live since that scan) is projected for the next phase. The last round is
+    never scanned, so every scan measured is a round passed, not a completion (as with fresh
+    round-1 codes)."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, students: list[Student]) -> None:
+        self.http, self.base_url, self.students = http, base_url, students
+        self._accepted: list[ScanJob] = []
+
+    def accepted(self, job: ScanJob) -> None:
+        """`job`'s scan passed its round: its phone has the next round's code."""
+        if job.payload.round < SUPPLY_ROUNDS - 1:
+            self._accepted.append(job)
+
+    async def take(self, count: int) -> list[ScanJob]:
+        """`count` jobs (more if a session's next round gives more): next rounds first, then new classes."""
+        by_session: dict[int, list[ScanJob]] = {}
+        for job in self._accepted:
+            by_session.setdefault(job.scanner.session_id, []).append(job)
+        self._accepted = []
+        limit = asyncio.Semaphore(SUPPLY_CONCURRENCY)
+
+        async def next_round(session_id: int, done: list[ScanJob]) -> list[ScanJob]:
+            async with limit:
+                return await project(self.http, self.base_url, session_id, [job.scanner for job in done],
+                                     done[0].payload.round + 1)
+
+        chosen, planned = [], 0
+        for session_id, done in by_session.items():
+            if planned < count:
+                chosen.append(next_round(session_id, done))
+                planned += len(done)
+        jobs = [job for jobs in await asyncio.gather(*chosen) for job in jobs]
+        if len(jobs) < count:
+            jobs += await supply(self.http, self.base_url, self.students, count - len(jobs), rounds=SUPPLY_ROUNDS)
+        return jobs
+
+
 async def run_clients(http: aiohttp.ClientSession, url: str, jobs: Iterator[ScanJob], clients: int,
                       server: Server, valkey: ValkeyCounters, *, until: float | None = None,
-                      period: float | None = None) -> Phase:
-    """`clients` workers POSTing scan bodies (`lib.drive`); every reply is checked."""
+                      period: float | None = None, accepted: Callable[[ScanJob], None] | None = None) -> Phase:
+    """`clients` workers POSTing scan bodies (`lib.drive`); every reply is checked, and a
+    scan that passed its round is handed to `accepted`."""
     async def send(job: ScanJob) -> str:
         async with http.post(url, data=job.body(), headers={"Authorization": f"Bearer {job.scanner.token}",
                                                              "Content-Type": "application/json"}) as response:
-            return _outcome(response.status, await response.read())
+            outcome = _outcome(response.status, await response.read())
+        if accepted is not None and outcome == "partial":
+            accepted(job)
+        return outcome
 
     commands, usec = await valkey.read()
     calls = valkey.calls

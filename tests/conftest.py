@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 import psycopg2
 import pytest
 import redis
+import redis.utils
 
+from asistencia import jsoncodec
 from asistencia.app import create_app
 from asistencia.config import PROJECT_ROOT, Config
 from asistencia.localservices import drop_database, ensure_database, local_services, with_database
@@ -24,6 +26,22 @@ from asistencia.tokens import mint_token
 TEST_SECRET = "test-secret-" + "x" * 40
 # Generated for this test run, as a deployment generates its own.
 TEST_KEK = secrets.token_bytes(32)
+
+
+def _accelerators() -> dict[str, bool]:
+    """The optional accelerators (the `fast` extra) this interpreter has."""
+    return {"orjson": jsoncodec.accelerator() == "orjson", "hiredis": bool(redis.utils.HIREDIS_AVAILABLE)}
+
+
+def pytest_report_header(config) -> str:
+    return "accelerators: " + ", ".join(f"{name} {'yes' if found else 'no'}" for name, found in _accelerators().items())
+
+
+def pytest_configure(config) -> None:
+    """scripts/test-without-accelerators asks for none: a run that still has one proves nothing."""
+    found = [name for name, present in _accelerators().items() if present]
+    if os.environ.get("ASISTENCIA_TEST_ACCELERATORS") == "none" and found:
+        raise pytest.UsageError(f"ASISTENCIA_TEST_ACCELERATORS=none but {', '.join(found)} can be imported")
 
 
 @pytest.fixture(scope="session")

@@ -48,10 +48,12 @@ def get_json(url: str, timeout: float = 2.0) -> tuple[int, dict]:
 class ServerProcess:
     """`python -m asistencia <command>` on a free port, logs captured to a file."""
 
-    def __init__(self, env: dict[str, str], command: str = "serve", log_dir: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], command: str = "serve", log_dir: Path | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.port = int(env.get("PORT") or free_port())
         self.env = {**env, "PORT": str(self.port)}
         self.command = command
+        self.args = args
         self.log_path = (log_dir or Path("/tmp")) / f"asistencia-{command}-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
@@ -61,7 +63,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self._log = open(self.log_path, "w+b")
-        self.process = subprocess.Popen([sys.executable, "-m", "asistencia", self.command], env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-m", "asistencia", self.command, *self.args], env=self.env,
                                         cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 

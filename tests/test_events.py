@@ -85,3 +85,25 @@ async def test_reconnects_after_losing_the_connection_and_asks_for_resync(make_h
     assert await _next(got, timeout=5) == {"event": "resync", "data": {}}
     await publisher.publish(3, "after", {"ok": True})
     assert await _next(got) == {"event": "after", "data": {"ok": True}}
+
+
+async def test_concurrent_events_arrive_in_order_with_one_message_per_run_of_a_topic(make_hub):
+    publisher, vk = await make_hub()
+    listener, _ = await make_hub()
+    on_s, on_t = asyncio.Queue(), asyncio.Queue()
+    listener.subscribe("s", on_s.put_nowait)
+    listener.subscribe("t", on_t.put_nowait)
+    raw = vk.client.pubsub(ignore_subscribe_messages=True)
+    await raw.psubscribe(publisher.channel("*"))
+    sent = [("s", 1), ("s", 2), ("s", 3), ("t", 1), ("s", 4), ("s", 5)]
+    await asyncio.gather(*(publisher.publish(topic, "n", {"n": n}) for topic, n in sent))
+    assert [(await _next(on_s))["data"]["n"] for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert (await _next(on_t)) == {"event": "n", "data": {"n": 1}}
+    messages = []
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while asyncio.get_running_loop().time() < deadline:  # the confirmation reads as None: go by time
+        message = await raw.get_message(timeout=0.1)
+        if message is not None:
+            messages.append(message["channel"].decode().removeprefix(publisher.channel("")))
+    await raw.aclose()
+    assert messages == ["s", "t", "s"]

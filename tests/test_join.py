@@ -51,7 +51,7 @@ async def test_joining_twice_keeps_one_registration_and_one_live_qr(client, prof
     assert again.status == 200 and (await again.json())["current_round"] == 1
     assert await pool.live_entry(session["id"], 101) == live
     assert _count(pg, "SELECT count(*) FROM registrations") == 1
-    live_entries = await valkey.client.hlen(pool.keys(session["id"])[4])
+    live_entries = await valkey.client.hlen(pool.key(session["id"], "live"))
     assert live_entries == 1
     read = await (await client.get(f"/api/sessions/{session['id']}", headers=bearer(prof))).json()
     assert read["counters"]["joined"] == 1

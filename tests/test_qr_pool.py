@@ -91,7 +91,7 @@ async def test_a_grid_frame_never_repeats_a_code(pool):
 
 
 async def test_decoys_pad_to_the_minimum_and_give_way_one_per_tick(pool, valkey):
-    decoys_key = pool.keys(SESSION)[5]
+    decoys_key = pool.key(SESSION, "decoys")
     await pool.pad(SESSION, [decoy(4) for _ in range(4)], keep_until=KEEP)
     for owner in (1, 2, 3):
         await _issue(pool, _qr(owner))

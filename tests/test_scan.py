@@ -102,10 +102,11 @@ async def test_a_round_is_timed_from_the_start_of_the_showing_whose_text_was_ans
     assert len({seen.text for seen in sightings}) == 3 and len({seen.payload for seen in sightings}) == 1
     await student.answer(sightings[1])
     pool = classroom.client.app[QR_POOL]
-    keys = pool.keys(classroom.session["id"])
+    entries = pool.key(classroom.session["id"], "entry")
     entry = sightings[1].payload.entry_id
-    texts = (await valkey.client.hget(keys[1], entry)).decode().split("|")[3].split(",")
-    starts = [int(ms) for ms in (await valkey.client.hget(keys[2], entry)).decode().split(",")]
+    texts = (await valkey.client.hget(entries, entry)).decode().split("|")[3].split(",")
+    # The showings' starts sit beside the entry (lua/common.lua).
+    starts = [int(ms) for ms in (await valkey.client.hget(entries, entry + "@")).decode().split(",")]
     answered = starts[texts.index(sightings[1].text)]
     assert answered not in (starts[0], starts[texts.index(sightings[2].text)])
     [(response_ms, projected_ms, scanned_ms)] = _rows(
@@ -123,7 +124,7 @@ async def test_no_code_is_made_for_a_round_past_the_last(classroom, pg, valkey):
     assert reply["result"] == "completed"
     pool = classroom.client.app[QR_POOL]
     assert await pool.live_entry(classroom.session["id"], 101) is None
-    entries = await valkey.client.hvals(pool.keys(classroom.session["id"])[1])
+    entries = await valkey.client.hvals(pool.key(classroom.session["id"], "entry"))
     assert sorted(int(e.decode().split("|")[1]) for e in entries if e.decode().startswith("101|")) == [1, 2]
 
 
@@ -195,7 +196,7 @@ async def test_a_qr_never_projected_is_refused(make_client, config, token, ready
     # No projector runs: read the student's live code straight from the pool (as if it leaked).
     pool = QrPool(valkey)
     entry = await pool.live_entry(session["id"], 101)
-    text = (await valkey.client.hget(pool.keys(session["id"])[1], entry)).decode().split("|")[3].split(",")[0]
+    text = (await valkey.client.hget(pool.key(session["id"], "entry"), entry)).decode().split("|")[3].split(",")[0]
     payload = one.open(text, 1)
     assert payload is not None
     assert await _refused(one.submit(text, one.proof_for(payload))) == (422, "QR_NOT_PROJECTED")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -57,6 +58,7 @@ async def health(request: web.Request) -> web.Response:
         "status": "fail" if failed else "ok",
         "version": __version__,
         "uptime_seconds": round(time.monotonic() - app[STARTED_AT], 1),
+        "pid": os.getpid(),
         "checks": checks,
     }
     if failed:

@@ -24,7 +24,7 @@ from asistencia.batching import Batcher
 from asistencia.domain.qr_payload import RoundQr
 from asistencia.valkey import VALKEY, Valkey
 
-_KEY_NAMES = ("pool", "entry", "shows", "used", "live", "decoys", "seq", "frame")
+_KEY_NAMES = ("pool", "entry", "used", "live", "decoys", "frame")
 
 
 def _script_source(name: str) -> str:
@@ -79,7 +79,11 @@ class QrPool:
         self._consumes = Batcher(self._consume_all)
 
     def keys(self, session_id: int) -> list[str]:
-        return [self._vk.key("qr", session_id, name) for name in _KEY_NAMES]
+        return [self.key(session_id, name) for name in _KEY_NAMES]
+
+    def key(self, session_id: int, name: str) -> str:
+        """One key of the session's pool, by its name in lua/common.lua."""
+        return self._vk.key("qr", session_id, name)
 
     async def pad(self, session_id: int, decoys: Sequence[tuple[str, Sequence[str]]], *, keep_until: int) -> int:
         """Add decoys (entry id, texts); returns the pool size."""
@@ -155,7 +159,7 @@ class QrPool:
 
     async def live_entry(self, session_id: int, owner: int) -> str | None:
         """The entry id of the student's live QR (tests and diagnostics)."""
-        value = await self._vk.client.hget(self.keys(session_id)[_KEY_NAMES.index("live")], str(owner))
+        value = await self._vk.client.hget(self.key(session_id, "live"), str(owner))
         return value.decode() if value else None
 
 

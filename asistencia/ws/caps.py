@@ -9,8 +9,6 @@ holding thousands.
 from __future__ import annotations
 
 import collections
-import contextlib
-from collections.abc import Iterator
 
 from aiohttp import web
 
@@ -28,21 +26,31 @@ class SocketCaps:
     def user_full(self, user_id: int) -> bool:
         return self._users[user_id] >= self.per_user
 
-    @contextlib.contextmanager
-    def held(self, counter: collections.Counter, key) -> Iterator[None]:
-        counter[key] += 1
-        try:
-            yield
-        finally:
-            counter[key] -= 1
-            if counter[key] <= 0:
-                del counter[key]
+    def address(self, address: str | None) -> Held:
+        return Held(self._addresses, address or "")
 
-    def address(self, address: str | None):
-        return self.held(self._addresses, address or "")
+    def user(self, user_id: int) -> Held:
+        return Held(self._users, user_id)
 
-    def user(self, user_id: int):
-        return self.held(self._users, user_id)
+
+class Held:
+    """One socket counted under `key` while the `with` block runs. A plain object rather than
+    a `contextlib.contextmanager` generator: every open socket holds two of these for its life,
+    and a suspended generator with its wrapper is ~350 bytes more each (bench.socket_memory)."""
+
+    __slots__ = ("counter", "key")
+
+    def __init__(self, counter: collections.Counter, key: object) -> None:
+        self.counter = counter
+        self.key = key
+
+    def __enter__(self) -> None:
+        self.counter[self.key] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.counter[self.key] -= 1
+        if self.counter[self.key] <= 0:
+            del self.counter[self.key]
 
 
 SOCKET_CAPS = web.AppKey("socket_caps", SocketCaps)

@@ -7,10 +7,11 @@
 -- Success returns {"OK", first projection ms, start of the answered showing ms, receipt ms}:
 -- the text says which showing it was (every showing projects a text of its own).
 -- A scan is the hot path: it touches only what it changes, and sets the expiry
--- (keep_until) only of keys it may have created; the others got theirs from
--- the script that made them, and every projector tick renews them all.
+-- (keep_until) only of keys it may have created (`live`, `pool`); the
+-- others got theirs from the script that made them (`used` from keep_until,
+-- which makes it), and every projector tick renews them all.
 local eid, owner = ARGV[1], ARGV[3]
-local entry = read_entry(eid)
+local entry, starts = read_entry_showings(eid)
 local showing
 if entry then
   for i, text in ipairs(entry.texts) do
@@ -19,10 +20,9 @@ if entry then
 end
 if not showing then return {'QR_UNKNOWN'} end
 if entry.owner ~= owner then return {'QR_NOT_YOURS'} end
-local starts = showings(eid)
 local shown = starts[showing]
 if not shown then return {'QR_NOT_PROJECTED'} end
-local now = now_ms()
+local now, now_us = now_ms()
 -- Used before expired: a code used in time stays "used" (a retry), never "expired" (which costs).
 -- Claimed here in one step; given back if a later check fails.
 if redis.call('HSETNX', USED, eid, now) == 0 then return {'QR_ALREADY_USED'} end
@@ -38,13 +38,10 @@ if refused then
   redis.call('HDEL', USED, eid)
   return {refused}
 end
-redis.call('EXPIREAT', USED, ARGV[8])
 
 local current = redis.call('HGET', LIVE, owner)
 if ARGV[9] ~= '' then
-  if add_entry(ARGV[9], owner, ARGV[10], ARGV[11], ARGV[12]) == 1 then
-    redis.call('EXPIREAT', SEQ, ARGV[8])
-  end
+  add_entry(ARGV[9], owner, ARGV[10], ARGV[11], ARGV[12], now_us)
   redis.call('HSET', LIVE, owner, ARGV[9])
   if not current then redis.call('EXPIREAT', LIVE, ARGV[8]) end
 else

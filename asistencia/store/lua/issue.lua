@@ -33,7 +33,8 @@ end
 if current then
   redis.call('ZREM', POOL, current)
 end
-add_entry(eid, owner, round, kid, texts)
+local _, created_us = now_ms()
+add_entry(eid, owner, round, kid, texts, created_us)
 redis.call('HSET', LIVE, owner, eid)
 keep_until(ARGV[8])
 return {1, eid}

@@ -50,9 +50,7 @@ local function retire(eid, entry)
 end
 for _, eid in ipairs(redis.call('ZRANGE', POOL, 0, per_frame * 2 + 7)) do
   if #texts >= per_frame then break end
-  local entry = read_entry(eid)
-  local starts, shows
-  if entry then starts, shows = showings(eid) end
+  local entry, starts, shows = read_entry_showings(eid)
   if not entry then
     redis.call('ZREM', POOL, eid)
   elseif #starts >= #entry.texts or (starts[1] and now - starts[1] >= stale_after) then
@@ -60,7 +58,7 @@ for _, eid in ipairs(redis.call('ZRANGE', POOL, 0, per_frame * 2 + 7)) do
     -- again (a text is never shown twice, so each showing is told apart).
     retire(eid, entry)
   else
-    redis.call('HSET', SHOWS, eid, shows and (shows .. ',' .. shown) or tostring(shown))
+    redis.call('HSET', ENTRY, shows_of(eid), shows and (shows .. ',' .. shown) or tostring(shown))
     redis.call('ZADD', POOL, now, eid)
     table.insert(texts, entry.texts[#starts + 1])
     if #starts + 1 == #entry.texts then

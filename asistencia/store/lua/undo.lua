@@ -5,8 +5,7 @@ local eid, owner, next_eid = ARGV[1], ARGV[2], ARGV[3]
 redis.call('HDEL', USED, eid)
 if next_eid ~= '' then
   redis.call('ZREM', POOL, next_eid)
-  redis.call('HDEL', ENTRY, next_eid)
-  redis.call('HDEL', SHOWS, next_eid)
+  redis.call('HDEL', ENTRY, next_eid, shows_of(next_eid))
 end
 local current = redis.call('HGET', LIVE, owner)
 if not current or current == next_eid then
