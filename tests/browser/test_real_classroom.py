@@ -11,6 +11,7 @@ pages' own heartbeat can notice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -32,14 +33,28 @@ STUDENTS = [user for user in DEMO_USERS if user.role == "alumno"]
 OFFLINE_NOISE = r"ERR_INTERNET_DISCONNECTED"
 
 
+@contextlib.asynccontextmanager
+async def api_as(server, user):
+    """An HTTP client of the server's API with `user`'s token (as the legacy bridge mints it)."""
+    token = mint_token(server.config, user_id=user.id, username=user.username, role=user.role)
+    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        yield http
+
+
 async def new_session(server, *, rounds: int) -> tuple[int, str]:
-    professor = mint_token(server.config, user_id=PROFESSOR.id, username=PROFESSOR.username, role="profesor")
-    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {professor}"}) as http:
+    async with api_as(server, PROFESSOR) as http:
         async with http.post("/api/sessions", json={"course_code": "INF-239", "course_name": "Bases de Datos",
                                                     "rounds": rounds}) as response:
             assert response.status == 201, await response.text()
             created = await response.json()
     return created["id"], created["join_code"]
+
+
+async def end_device_login(server, student) -> None:
+    """The day's device login is over (as the next class day finds it): the server holds no key."""
+    async with api_as(server, student) as http:
+        async with http.delete("/api/login") as response:
+            assert response.status in (200, 204), await response.text()
 
 
 async def open_projector(open_page, server, session_id: int) -> Page:
@@ -193,10 +208,7 @@ async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_
     await expect(phone.locator("#join-form")).to_be_hidden()
 
     # The next class day: the day's login is over; the link, one tap, one prompt, scanning.
-    token = mint_token(server.config, user_id=STUDENTS[1].id, username=STUDENTS[1].username, role="alumno")
-    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
-        async with http.delete("/api/login") as response:
-            assert response.status in (200, 204), await response.text()
+    await end_device_login(server, STUDENTS[1])
     next_id, next_code = await new_session(server, rounds=rounds)
     student["tap"].clear()
     student["prompt"].clear()
@@ -207,6 +219,57 @@ async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_
     assert student["tap"] == ["login"]
     assert student["prompt"] == ["get"]
     assert next_id != session_id
+
+
+async def test_a_closed_or_cancelled_class_link_says_so_before_any_passkey_prompt(open_page, server, browser,
+                                                                                 problems, request):
+    problems.allow(r"status of 404 .*/api/attendance/session\?code=ZZZZZZ")
+    closed_id, closed_code = await new_session(server, rounds=2)
+    cancelled_id, cancelled_code = await new_session(server, rounds=2)
+    _, open_code = await new_session(server, rounds=2)
+    async with api_as(server, PROFESSOR) as http:
+        async with http.post(f"/api/sessions/{closed_id}/close") as response:
+            assert response.status == 200, await response.text()
+        async with http.post(f"/api/sessions/{cancelled_id}/cancel", json={"reason": "Abierta por error"}) as response:
+            assert response.status == 200, await response.text()
+    # An enrolled phone without the day's login: an open class's link asks for the fingerprint first.
+    phone = await student_phone(open_page, server, browser, STUDENTS[0])
+    await phone.add_init_script(RECORDER)
+    student = record_student(phone)
+    await phone.goto("/asistencia/device")
+    await phone.locator("#enroll").click()
+    await expect(phone.locator("#access")).to_have_attribute("data-state", "ENROLLED_NO_SESSION")
+    await phone.goto(f"/asistencia/scan?code={open_code}")
+    await expect(phone.locator("#step-title")).to_have_text("Confirma que eres tú")
+    student["prompt"].clear()
+
+    await phone.goto(f"/asistencia/scan?code={closed_code}")
+    await expect(phone.locator("#outcome-title")).to_have_text("La sesión de clase terminó")
+    await expect(phone.locator("#outcome-status")).to_have_text("Bases de Datos · INF-239")
+    await expect(phone.locator("#outcome-text")).to_contain_text("Ya no se puede marcar asistencia")
+    await expect(phone.locator("#step")).to_be_hidden()
+    await save_screenshot(phone, request.node.name, "closed-class-link")
+    assert await serious_violations(phone) == []
+
+    await phone.goto(f"/asistencia/scan?code={cancelled_code}")
+    await expect(phone.locator("#outcome-title")).to_have_text("La sesión de clase fue cancelada")
+    await expect(phone.locator("#step")).to_be_hidden()
+    await save_screenshot(phone, request.node.name, "cancelled-class-link")
+    assert await serious_violations(phone) == []
+
+    # A code no class has: said beside the field, to type the right one; that one goes on to the login.
+    await phone.goto("/asistencia/scan?code=ZZZZZZ")
+    await expect(phone.locator("#join-error")).to_have_text(
+        "No hay ninguna clase abierta con ese código. Revisa las 6 letras que muestra la pantalla de la sala.")
+    await expect(phone.locator("#join-code")).to_have_attribute("aria-invalid", "true")
+    await expect(phone.locator("#step")).to_be_hidden()
+    await save_screenshot(phone, request.node.name, "unknown-class-link")
+    assert await serious_violations(phone) == []
+    assert student["prompt"] == [], "no passkey prompt for a class that cannot be joined"
+    await phone.locator("#join-code").fill(open_code)
+    await phone.get_by_role("button", name="Entrar").click()
+    await expect(phone.locator("#step-title")).to_have_text("Confirma que eres tú")
+    assert student["prompt"] == []
 
 
 ZOOMABLE_CAMERA = """(() => {
@@ -251,9 +314,10 @@ async def test_the_scanner_offers_zoom_where_the_camera_has_it(serve, dev_config
 
 
 async def test_a_phone_without_passkeys_is_sent_to_the_professor(open_page, server, request):
+    _, join_code = await new_session(server, rounds=2)
     phone = await open_page(server, None, bypass_csp=True, **PHONE)
     await phone.add_init_script("delete window.PublicKeyCredential")
-    await phone.goto("/asistencia/scan?as=alumno&code=ABCDEF")
+    await phone.goto(f"/asistencia/scan?as=alumno&code={join_code}")
     await expect(phone.locator("#step-title")).to_have_text("Este teléfono no puede usar llaves de acceso")
     await expect(phone.locator("#step-text")).to_contain_text("Pide a tu profesor que te marque")
     await expect(phone.locator("#step button:visible, #step a.button:visible")).to_have_count(0)
