@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 
 import aiohttp
@@ -128,18 +129,24 @@ async def test_a_projector_that_loses_its_network_hides_the_code_until_frames_fl
     await expect(projector.locator("#connection")).to_have_text("")
 
 
-async def test_a_phone_offline_says_so_completes_after_reconnecting_and_a_reload_keeps_its_login(
-        serve, dev_config, open_page, camera_browser, problems, request, tmp_path):
-    server = await serve(dev_config.replace(**FAST))
-    rounds = 2
+@dataclasses.dataclass(frozen=True)
+class ScanningPhone:
+    page: Page
+    feed: ProjectorFeed
+    join_code: str
+    seen: dict[str, list[str]]  # record_student's taps and prompts
+
+
+@contextlib.asynccontextmanager
+async def phone_past_round_one(server, open_page, camera_browser, tmp_path, student, *, rounds: int):
+    """A projector, and a first-time phone aimed at it (its camera fed from the projector's canvas)
+    that came by the join link, enrolled (two prompts) and passed round 1; the feed running, off."""
     session_id, join_code = await new_session(server, rounds=rounds)
     projector = await open_projector(open_page, server, session_id)
     camera = LiveCamera(tmp_path / "projector.y4m", *CAMERA_SIZE)
-    phone = await student_phone(open_page, server, await camera_browser(camera), STUDENTS[0])
+    phone = await student_phone(open_page, server, await camera_browser(camera), student)
     await phone.add_init_script(RECORDER)
-    student = record_student(phone)
-    problems.allow(OFFLINE_NOISE)
-    problems.allow(r"Failed to fetch|NetworkError")
+    seen = record_student(phone)
     feed = ProjectorFeed(projector, camera, delay=AIM_DELAY)
     async with feed.running():
         await phone.goto(f"/asistencia/scan?code={join_code}")
@@ -148,10 +155,27 @@ async def test_a_phone_offline_says_so_completes_after_reconnecting_and_a_reload
         feed.on = True
         await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: 1 de {rounds}", timeout=20_000)
         feed.on = False
+        assert seen["prompt"] == ["create", "get"]
+        yield ScanningPhone(phone, feed, join_code, seen)
 
-        await phone.context.set_offline(True)
-        await expect(phone.locator("#scan-warning")).to_have_text(
-            "Sin conexión con el servidor. Reintentando… Lo que ya marcaste no se pierde.", timeout=5000)
+
+async def goes_offline(phone: ScanningPhone, problems) -> None:
+    """The phone's network goes without closing anything: the scanner says so within 5 s."""
+    problems.allow(OFFLINE_NOISE)
+    problems.allow(r"Failed to fetch|NetworkError")
+    await phone.page.context.set_offline(True)
+    await expect(phone.page.locator("#scan-warning")).to_have_text(
+        "Sin conexión con el servidor. Reintentando… Lo que ya marcaste no se pierde.", timeout=5000)
+
+
+async def test_a_phone_offline_says_so_completes_after_reconnecting_and_a_reload_keeps_its_login(
+        serve, dev_config, open_page, camera_browser, problems, request, tmp_path):
+    server = await serve(dev_config.replace(**FAST))
+    rounds = 2
+    async with phone_past_round_one(server, open_page, camera_browser, tmp_path, STUDENTS[0],
+                                    rounds=rounds) as scanning:
+        phone, feed = scanning.page, scanning.feed
+        await goes_offline(scanning, problems)
         await save_screenshot(phone, request.node.name, "phone-offline")
         assert await serious_violations(phone) == []
         feed.on = True  # codes seen while offline cannot be answered: the round waits
@@ -161,15 +185,48 @@ async def test_a_phone_offline_says_so_completes_after_reconnecting_and_a_reload
         await expect(phone.locator("#outcome")).to_be_visible(timeout=20_000)
         await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!")
         await expect(phone.locator("#scan-warning")).to_be_hidden()
-        assert student["prompt"] == ["create", "get"]
+        assert scanning.seen["prompt"] == ["create", "get"]
 
         # A reload finds the day's login kept on the phone: no prompt, straight back to the outcome.
         await phone.reload()
         await expect(phone.locator("#outcome")).to_be_visible()
         await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!")
         await expect(phone.locator("#outcome-status")).to_contain_text("Tu estado:")
-        assert student["prompt"] == ["create", "get"], "no prompt after the reload"
+        assert scanning.seen["prompt"] == ["create", "get"], "no prompt after the reload"
         await save_screenshot(phone, request.node.name, "phone-reloaded-done")
+
+
+async def test_a_phone_reloaded_while_offline_keeps_its_login_and_completes_once_back(
+        serve, dev_config, open_page, camera_browser, problems, request, tmp_path):
+    server = await serve(dev_config.replace(**FAST))
+    rounds = 2
+    async with phone_past_round_one(server, open_page, camera_browser, tmp_path, STUDENTS[0],
+                                    rounds=rounds) as scanning:
+        phone, feed = scanning.page, scanning.feed
+        # The service worker has its shell in store before the network goes.
+        await phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        await goes_offline(scanning, problems)
+
+        # Reloaded with no network: the service worker's offline page, at the link's own URL.
+        await phone.reload()
+        await expect(phone.get_by_role("heading", level=1)).to_have_text("Sin conexión")
+        await expect(phone.locator("#offline-login")).to_contain_text(
+            "Tu sesión del día sigue guardada en este teléfono hasta las")
+        await expect(phone.locator("#offline-resumes")).to_have_text(
+            "Esta página sigue sola cuando vuelva la conexión.")
+        await expect(phone.get_by_role("link", name="Reintentar")).to_have_attribute(
+            "href", f"/asistencia/scan?code={scanning.join_code}")
+        await save_screenshot(phone, request.node.name, "phone-reloaded-offline")
+        assert await serious_violations(phone) == []
+
+        # The network returns: the page goes back to the scanner by itself, which finds the kept login.
+        feed.on = True
+        await phone.context.set_offline(False)
+        await expect(phone.locator("#outcome")).to_be_visible(timeout=20_000)
+        await expect(phone.locator("#outcome-title")).to_have_text("¡Asistencia registrada!")
+        await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: {rounds} de {rounds}")
+    assert scanning.seen["prompt"] == ["create", "get"], "no passkey prompt after the offline reload"
+    assert scanning.seen["tap"] == ["enroll"], "nothing to tap to come back"
 
 
 async def test_a_first_time_student_goes_from_the_join_link_to_present_with_one_tap_and_two_prompts(
