@@ -400,3 +400,26 @@ async def test_a_student_without_a_camera_is_flagged_on_the_dashboard(open_page,
     # Opened later, the dashboard knows it from its snapshot.
     await dashboard.reload()
     await expect(row.locator("[data-flag=no_camera]")).to_be_visible()
+
+
+MEASURE_PROJECTOR = """() => {
+    const box = (id) => document.getElementById(id).getBoundingClientRect();
+    const side = document.querySelector(".projector-side");
+    return { joinQr: box("join-qr").width, codes: box("qr-frame").width, counters: box("counters").bottom,
+             sideScrolls: side.scrollHeight > side.clientHeight + 1, viewport: innerHeight };
+}"""
+
+
+async def test_the_join_qr_is_readable_from_the_back_rows_of_a_1080p_projector(serve, dev_config, open_page,
+                                                                               request):
+    """The join QR beside the full-height rotating code: twice the 164 px it had on a 1080p projector,
+    with the rotating code as large as before and the whole side panel (counters included) on screen."""
+    server = await serve(dev_config.replace(**FAST))
+    session_id, _ = await new_session(server, rounds=2)
+    projector = await open_projector(open_page, server, session_id)
+    sizes = await projector.evaluate(MEASURE_PROJECTOR)
+    assert sizes["joinQr"] >= 300, sizes
+    assert sizes["codes"] >= 900, sizes
+    assert not sizes["sideScrolls"] and sizes["counters"] <= sizes["viewport"], sizes
+    await save_screenshot(projector, request.node.name, "projector-join-qr")
+    assert await serious_violations(projector) == []
