@@ -153,8 +153,11 @@ async def phone_past_round_one(server, open_page, camera_browser, tmp_path, stud
         await phone.get_by_role("button", name="Inscribir este teléfono").click()
         await expect(phone.locator("#camera")).to_be_visible()
         feed.on = True
-        await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: 1 de {rounds}", timeout=20_000)
+        # Looked at every frame, not polled: the next round's code must not be answered before the feed stops.
+        await phone.wait_for_function("() => document.getElementById('rounds').value >= 1", polling="raf",
+                                      timeout=20_000)
         feed.on = False
+        await expect(phone.locator("#rounds-label")).to_have_text(f"Rondas listas: 1 de {rounds}")
         assert seen["prompt"] == ["create", "get"]
         yield ScanningPhone(phone, feed, join_code, seen)
 
