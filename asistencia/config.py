@@ -94,6 +94,10 @@ class Config:
     sockets_per_address: int = 1500
     # A socket whose token expired is closed this long after, unless the page sent a fresh one.
     socket_token_grace_seconds: int = 60
+    # After this long without a frame from the client the server pings it (a WebSocket ping
+    # frame) and closes it when no answer comes within half as long: a silent client is
+    # noticed 1.5× this after its last word (docs/protocol.md §5.1).
+    socket_heartbeat_seconds: float = 3.0
     # /metrics answers only `Authorization: Bearer <metrics_token>` when set (HOST defaults to 0.0.0.0).
     metrics_token: str | None = None
     countdown_seconds: int = 3
@@ -337,6 +341,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, env_file: Path | No
         sockets_per_address=opt_int("SOCKETS_PER_ADDRESS", defaults.sockets_per_address, 1, 1000000),
         socket_token_grace_seconds=opt_int(
             "SOCKET_TOKEN_GRACE_SECONDS", defaults.socket_token_grace_seconds, 0, 86400),
+        socket_heartbeat_seconds=opt_float(
+            "SOCKET_HEARTBEAT_SECONDS", defaults.socket_heartbeat_seconds, 1, 300),
         countdown_seconds=opt_int("COUNTDOWN_SECONDS", defaults.countdown_seconds, 0, 30),
         auto_close_interval_seconds=opt_float(
             "AUTO_CLOSE_INTERVAL_SECONDS", defaults.auto_close_interval_seconds, 0.1, 300

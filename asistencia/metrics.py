@@ -26,6 +26,7 @@ class Metrics:
     latency: Histogram
     rate_limited: Counter
     scan_refusals_unrecorded: Counter
+    websockets_silent: Counter
 
     def observe(self, request: web.Request, status: int, seconds: float) -> None:
         route = _route_of(request)
@@ -62,6 +63,10 @@ def create_metrics(app: web.Application) -> Metrics:
         scan_refusals_unrecorded=Counter(
             "asistencia_scan_refusals_unrecorded",
             "Scan refusals that cost no attempt, past the per-student cap: counted, not recorded",
+            registry=registry),
+        websockets_silent=Counter(
+            "asistencia_websockets_silent",
+            "WebSocket connections dropped because the client stopped answering (no frame, no pong)",
             registry=registry),
     )
 

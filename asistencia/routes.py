@@ -51,6 +51,7 @@ def setup_routes(app: web.Application, config: Config) -> None:
     router.add_post("/api/sessions/{id}/cancel", sessions.cancel)
     router.add_post("/api/sessions/{id}/students/{user_id}/reset", sessions.reset_student)
     router.add_get("/api/sessions/{id}/fraud", sessions.fraud)
+    router.add_get("/api/attendance/session", attendance.session)
     router.add_post("/api/attendance/join", attendance.join)
     router.add_post("/api/attendance/scan", attendance.scan)
     router.add_get("/api/attendance/status", attendance.status)

@@ -22,10 +22,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from asistencia.config import Config
 from asistencia.domain.projection import slot_point
 from asistencia.eventloop import new_event_loop
 from asistencia.jsoncodec import dumps, json_response
 
+# The app's own heartbeat (SOCKET_HEARTBEAT_SECONDS' default): idle sockets cost the same pings in both.
+HEARTBEAT_SECONDS = Config().socket_heartbeat_seconds
 TICKING: web.AppKey[dict[int, weakref.WeakSet[web.WebSocketResponse]]] = web.AppKey("ticking")
 TICK_LOOPS: web.AppKey[list[asyncio.Task]] = web.AppKey("tick_loops")
 
@@ -41,7 +44,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def idle_socket(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS)
     await ws.prepare(request)
     async for _ in ws:
         pass
@@ -50,7 +53,7 @@ async def idle_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def ticking_socket(request: web.Request) -> web.WebSocketResponse:
     group = int(request.query.get("group", "1"))
-    ws = web.WebSocketResponse(heartbeat=20.0)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS)
     await ws.prepare(request)
     sockets = request.app[TICKING].get(group)
     if sockets is None:

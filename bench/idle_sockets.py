@@ -4,7 +4,9 @@
 
 Opens N sockets to /ws, authenticates each, waits, and reads the server's RSS
 growth per socket; the same N bare aiohttp WebSockets on a bare server are the
-baseline. Target: under 30 KB per idle socket.
+baseline. Target: under 30 KB per idle socket. Each socket is read, as any
+live client's is: that answers the server's heartbeat pings (an unread one
+is dropped as silent, SOCKET_HEARTBEAT_SECONDS).
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ BATCH = 100
 OPEN_ATTEMPTS = 5
 
 
-async def _open(url: str, count: int, auth: bool) -> tuple[aiohttp.ClientSession, list]:
+async def _read(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Read (and so answer pings) until the socket ends."""
+    async for _ in ws:
+        pass
+
+
+async def open_sockets(url: str, count: int, auth: bool
+                       ) -> tuple[aiohttp.ClientSession, list, list[asyncio.Task]]:
     config = Config(jwt_secret=BENCH_SECRET)
     connector = aiohttp.TCPConnector(limit=0)
     session = aiohttp.ClientSession(connector=connector)
@@ -49,7 +58,14 @@ async def _open(url: str, count: int, auth: bool) -> tuple[aiohttp.ClientSession
 
     for start in range(0, count, BATCH):
         sockets += await asyncio.gather(*(one(i) for i in range(start, min(count, start + BATCH))))
-    return session, sockets
+    return session, sockets, [asyncio.create_task(_read(ws)) for ws in sockets]
+
+
+async def close(session: aiohttp.ClientSession, sockets: list, readers: list[asyncio.Task]) -> None:
+    for ws in sockets:
+        await ws.close()
+    await asyncio.gather(*readers, return_exceptions=True)
+    await session.close()
 
 
 async def measure(server: Server, path: str, count: int, auth: bool) -> dict:
@@ -57,7 +73,7 @@ async def measure(server: Server, path: str, count: int, auth: bool) -> dict:
     await asyncio.sleep(1.0)
     before = stats.rss_bytes()
     started = time.perf_counter()
-    session, sockets = await _open(server.url.replace("http", "ws") + path, count, auth)
+    session, sockets, readers = await open_sockets(server.url.replace("http", "ws") + path, count, auth)
     open_seconds = time.perf_counter() - started
     await asyncio.sleep(3.0)
     cpu_before = stats.cpu_seconds()
@@ -65,9 +81,7 @@ async def measure(server: Server, path: str, count: int, auth: bool) -> dict:
     idle_cpu = (stats.cpu_seconds() - cpu_before) / 5.0
     after = stats.rss_bytes()
     alive = sum(not ws.closed for ws in sockets)
-    for ws in sockets:
-        await ws.close()
-    await session.close()
+    await close(session, sockets, readers)
     gc.collect()
     return {"sockets": count, "alive": alive, "rss_before_mb": before / 2**20, "rss_after_mb": after / 2**20,
             "bytes_per_socket": (after - before) / count, "open_seconds": open_seconds,

@@ -41,6 +41,7 @@ const COMPRESS_FROM_BYTES = 1024;
 const COMPRESSIBLE = new Set([".js", ".css", ".json", ".svg"]);
 // What the installed scanner needs offline, besides the files of its page.
 const SCANNER_ENTRY = "js/pages/scan.js";
+const OFFLINE_ENTRY = "js/pages/offline.js";
 const WORKER = "js/pages/qr_worker.js";
 const OFFLINE_PAGE = "/asistencia/offline";
 const ICONS = [
@@ -217,9 +218,10 @@ async function webManifest(files, urls) {
 
 /** The service worker with its precache list and version (its bytes change with every build that changes a file). */
 async function serviceWorker(scripts, urls) {
-  const scanner = scripts.entries.get(SCANNER_ENTRY);
+  const pages = [SCANNER_ENTRY, OFFLINE_ENTRY].map((entry) => scripts.entries.get(entry));
+  const modules = new Set(pages.flatMap((page) => [page, ...closure(page, scripts.imports)]));
   // Not the icons: the browser fetches them when installing, and the offline page shows none.
-  const precache = [OFFLINE_PAGE, urls.get("css/app.css"), scanner, ...closure(scanner, scripts.imports), scripts.worker];
+  const precache = [OFFLINE_PAGE, urls.get("css/app.css"), ...modules, scripts.worker];
   const version = hashOf(precache.join("\n"));
   const result = await esbuild.build({
     ...COMMON, bundle: false, entryPoints: [path.join(SOURCE, "sw.js")], outfile: path.join(OUT, "sw.js"),

@@ -135,3 +135,36 @@ async def test_join_over_the_websocket(client, prof, ready_student):
         await ws.send_json({"type": "join", "id": 3})
         reply = await ws.receive_json(timeout=2)
         assert reply["error"]["code"] == "VALIDATION_FAILED" and "code" in reply["error"]["fields"]
+
+
+async def test_a_join_code_says_where_its_session_stands_with_the_token_alone(client, prof, token, pg):
+    """The scanner reads this before any device login: a closed class's link says so without a passkey prompt."""
+    student = bearer(token("alumno", user_id=104))  # no device, no login
+
+    async def look_up(code):
+        return await client.get(f"/api/attendance/session?code={code}", headers=student)
+
+    session = await open_session(client, prof, course_code="INF-239", course_name="Bases de Datos", room="A-201")
+    found = await look_up(session["join_code"].lower())
+    assert found.status == 200, await found.text()
+    assert await found.json() == {"state": "open", "course_code": "INF-239", "course_name": "Bases de Datos",
+                                  "room": "A-201"}
+    await client.post(f"/api/sessions/{session['id']}/close", headers=bearer(prof))
+    assert (await (await look_up(session["join_code"])).json())["state"] == "closed"
+
+    cancelled = await open_session(client, prof)
+    await client.post(f"/api/sessions/{cancelled['id']}/cancel", json={"reason": "Abierta por error"},
+                      headers=bearer(prof))
+    assert (await (await look_up(cancelled["join_code"])).json())["state"] == "cancelled"
+
+    ended = await open_session(client, prof)
+    with pg.cursor() as cur:
+        cur.execute("UPDATE class_sessions SET ends_at = now() - interval '1 second' WHERE id = %s", (ended["id"],))
+    assert (await (await look_up(ended["join_code"])).json())["state"] == "closed"
+
+    assert await error_of(await look_up("ZZZZZZ")) == (404, "JOIN_CODE_UNKNOWN")
+    assert await error_of(await look_up("AB12")) == (400, "VALIDATION_FAILED")
+    assert await error_of(await client.get("/api/attendance/session", headers=student)) == (400, "VALIDATION_FAILED")
+    assert await error_of(await client.get(f"/api/attendance/session?code={session['join_code']}",
+                                           headers=bearer(prof))) == (403, "ROLE_FORBIDDEN")
+    assert _count(pg, "SELECT count(*) FROM registrations") == 0

@@ -20,7 +20,10 @@ def prof(token):
 async def test_join_guesses_are_limited_per_student_not_per_address(make_client, config, token):
     client = await make_client(config.replace(limit_joins_per_minute=5))
     guesser, classmate = bearer(token("alumno", user_id=11)), bearer(token("alumno", user_id=12))
-    answers = [await client.post("/api/attendance/join", json={"code": "ABCDEF"}, headers=guesser) for _ in range(8)]
+    # Looking a code up guesses as well as joining: both spend the one budget.
+    answers = [await client.post("/api/attendance/join", json={"code": "ABCDEF"}, headers=guesser) for _ in range(3)]
+    answers += [await client.get("/api/attendance/session?code=ABCDEF", headers=guesser) for _ in range(3)]
+    answers += [await client.post("/api/attendance/join", json={"code": "ABCDEF"}, headers=guesser) for _ in range(2)]
     assert [r.status for r in answers] == [404] * 5 + [429] * 3
     assert await error_of(answers[-1]) == (429, "RATE_LIMITED")
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60

@@ -126,3 +126,39 @@ async def test_bad_join_and_scan_messages_are_refused_and_the_socket_goes_on(cli
         assert reply["type"] == "error" and reply["id"] == 3 and reply["error"]["code"] == "JOIN_CODE_UNKNOWN", reply
         await ws.send_json({"type": "ping", "id": 4})
         assert (await ws.receive_json(timeout=2))["type"] == "result"
+
+
+async def _metric(client, name: str) -> float:
+    text = await (await client.get("/metrics")).text()
+    [value] = [line.split()[-1] for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(value)
+
+
+async def test_a_client_silent_after_auth_is_pinged_then_dropped_and_its_slot_freed(make_client, config, token):
+    """A page's network that died closes nothing; the server's own ping notices (SOCKET_HEARTBEAT_SECONDS)."""
+    client = await make_client(config.replace(sockets_per_user=1))
+    student = token("alumno", user_id=21)
+    # Reads nothing and so answers nothing from now on (autoping only answers inside receive()).
+    silent = await client.ws_connect("/ws", autoping=False)
+    await silent.send_json({"type": "auth", "token": student})
+    assert (await silent.receive_json(timeout=2))["type"] == "auth_ok"
+    async with client.ws_connect("/ws") as second:
+        await second.send_json({"type": "auth", "token": student})
+        assert await _closed_with(second) == const.CLOSE_RATE_LIMITED, "the user's one slot is held"
+
+    # A generous bound: the heartbeat (3 s, and 1.5 s for the pong) drops it in about 4.5 s.
+    deadline = time.monotonic() + 30
+    while await _metric(client, "asistencia_websockets_silent_total") == 0:
+        assert time.monotonic() < deadline, "the silent client was never dropped"
+        await asyncio.sleep(0.2)
+    assert await _metric(client, "asistencia_websockets_open") == 0
+    # What the client would have read: the server's ping, then the connection's end with no close frame.
+    assert (await silent.receive(timeout=2)).type == aiohttp.WSMsgType.PING
+    assert (await silent.receive(timeout=2)).type == aiohttp.WSMsgType.CLOSED
+    assert silent.close_code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE
+
+    async with client.ws_connect("/ws") as again:
+        await again.send_json({"type": "auth", "token": student})
+        assert (await again.receive_json(timeout=2))["type"] == "auth_ok", "the slot is free again"
+        await again.send_json({"type": "ping", "id": 1})
+        assert (await again.receive_json(timeout=2))["type"] == "result"

@@ -1,4 +1,4 @@
-"""/api/attendance…: a student joins a session, submits scans, reads their progress."""
+"""/api/attendance…: a student looks up a join code, joins its session, submits scans, reads their progress."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ async def join(request: web.Request) -> web.Response:
     """Join a class session by its code; puts the round-1 QR in the projection."""
     body = await read_json(request, _JOIN)
     return json_response(await joining.join(request.app, current_user(request), request.remote, body["code"]))
+
+
+@requires_role(*STUDENT)
+@documented(query=schemas.JoinSchema)
+async def session(request: web.Request) -> web.Response:
+    """The class session a join code names (open, closed or cancelled), without joining it or a device login."""
+    query = load_query(request, _JOIN)
+    return json_response(await joining.lookup(request.app, current_user(request), query["code"]))
 
 
 @requires_role(*STUDENT)

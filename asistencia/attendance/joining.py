@@ -82,6 +82,21 @@ async def join(app: web.Application, user: User, remote: str | None, code: str) 
                               projection=projection)
 
 
+async def lookup(app: web.Application, user: User, code: str) -> dict[str, Any]:
+    """Where the session a join code names stands, before any device login: the scanner tells
+    a student following a closed class's link so without asking for the passkey first.
+
+    Spends the join limit: a lookup is as good a way to guess codes as a join.
+    """
+    await limits.spend(app, limits.joins(app), user.id)
+    with dependencies_required():
+        async with cursor(app[PG_POOL]) as cur:
+            found = await class_sessions.find_by_join_code(cur, code)
+    if found is None:
+        raise refusal("JOIN_CODE_UNKNOWN")
+    return wire.join_code_session_json(found)
+
+
 async def status(app: web.Application, user: User, session_id: int) -> dict[str, Any]:
     async with cursor(app[PG_POOL]) as cur:
         session = await class_sessions.get(cur, session_id)

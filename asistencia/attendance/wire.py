@@ -64,6 +64,14 @@ def projected_session_json(row: Row) -> dict[str, Any]:
                        "ends_at", "counters"}}
 
 
+def join_code_session_json(row: Row) -> dict[str, Any]:
+    """The session a join code names, as a student who has not joined it may see it (what
+    the room's screen shows): `state` is `open`, `closed` (closed or past its end) or `cancelled`."""
+    state = "cancelled" if row["status"] == "cancelled" else "open" if row["open"] else "closed"
+    return {"state": state, "course_code": row["course_code"], "course_name": row["course_name"],
+            "room": row["room"]}
+
+
 def student_session_json(row: Row) -> dict[str, Any]:
     return {"id": row["id"], "course_code": row["course_code"], "course_name": row["course_name"],
             "room": row["room"], "rounds": row["rounds"], "status": row["status"], "open": row["open"],

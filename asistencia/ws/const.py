@@ -12,6 +12,5 @@ CLOSE_RATE_LIMITED = 4429  # too many sockets or messages for this user (docs/co
 CLOSE_TRY_AGAIN_LATER = 1013  # a dependency (Valkey) is down
 
 AUTH_TIMEOUT_SECONDS = 5.0
-HEARTBEAT_SECONDS = 20.0
 SEND_QUEUE_SIZE = 64
 MAX_MESSAGE_BYTES = 16 * 1024

@@ -1,6 +1,14 @@
 """GET /ws: the auth phase (first message within 5 s), then the command loop.
 
 Everything a connection started is undone in `finally`, whatever way it ends.
+
+A client that falls silent is dropped by aiohttp's heartbeat: after
+SOCKET_HEARTBEAT_SECONDS without a frame from it the server sends a
+WebSocket ping, and with no frame within half that again it closes the
+transport (no close frame: the client is presumed gone) and the receive
+loop gets the timeout as an error. Pages ping every 1.5 s (liveness.js), so
+they are never pinged; other clients answer pings as any WebSocket library
+does while it reads.
 """
 
 from __future__ import annotations
@@ -10,9 +18,9 @@ import logging
 import time
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from asistencia.appkeys import REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
+from asistencia.appkeys import CONFIG, REQUEST_ID, VERIFIED_TOKENS, WEBSOCKETS
 from asistencia.attendance import limits
 from asistencia.errors import DEPENDENCY_FAILURES, ApiError, DependencyDown, RateLimited, dependency_down
 from asistencia.metrics import METRICS
@@ -50,8 +58,10 @@ async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
 async def authenticate(ws: web.WebSocketResponse, request: web.Request) -> tuple[User, float] | None:
     """Wait for {"type":"auth","token":…}; close with the SPEC's code on anything else."""
     try:
-        msg = await ws.receive(timeout=const.AUTH_TIMEOUT_SECONDS)
-    except asyncio.TimeoutError:
+        # A deadline, not receive()'s timeout: that one starts again after every heartbeat pong.
+        async with asyncio.timeout(const.AUTH_TIMEOUT_SECONDS):
+            msg = await ws.receive()
+    except TimeoutError:
         await _close(ws, const.CLOSE_AUTH_TIMEOUT, "AUTH_TIMEOUT")
         return None
     if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
@@ -108,6 +118,8 @@ async def dispatch(connection: Connection, message: dict[str, Any]) -> None:
 async def serve_commands(connection: Connection) -> None:
     ws = connection.ws
     async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            return  # the connection is gone (the heartbeat's timeout, a broken frame): nothing to answer
         message = _parse(msg.data) if msg.type == WSMsgType.TEXT else None
         if message is None:
             await _close(ws, const.CLOSE_MALFORMED, "messages are JSON objects with a type")
@@ -139,7 +151,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if caps.address_full(request.remote):
         app[METRICS].rate_limited.labels("sockets-per-address").inc()
         raise RateLimited("Too many open sockets from this address", code="SOCKETS_PER_ADDRESS", retry_after=10)
-    ws = web.WebSocketResponse(heartbeat=const.HEARTBEAT_SECONDS, max_msg_size=const.MAX_MESSAGE_BYTES)
+    ws = web.WebSocketResponse(heartbeat=app[CONFIG].socket_heartbeat_seconds,
+                               max_msg_size=const.MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     sockets = app[WEBSOCKETS]
     sockets.add(ws)
@@ -167,7 +180,17 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if connection is not None:
             await connection.aclose()
         sockets.discard(ws)
+        _count_silent(app, ws, request)
     return ws
+
+
+def _count_silent(app: web.Application, ws: web.WebSocketResponse, request: web.Request) -> None:
+    """A client that answered neither the heartbeat's ping nor a close frame in time: aiohttp
+    dropped it (1006) with a timeout as its exception. Counted here, after the handler, since a
+    server that cancels handlers on lost connections (the test server) never gets to the loop."""
+    if ws.close_code == WSCloseCode.ABNORMAL_CLOSURE and isinstance(ws.exception(), TimeoutError):
+        app[METRICS].websockets_silent.inc()
+        log.info("websocket client silent: dropped", extra={"request_id": request[REQUEST_ID]})
 
 
 async def close_all(app: web.Application) -> None:

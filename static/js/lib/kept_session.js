@@ -62,6 +62,16 @@ export async function keptSession(owner, nowSeconds = Date.now() / 1000) {
   return { sealKey: kept.sealKey, credentialId: kept.credentialId, expiresAt: kept.expiresAt };
 }
 
+/**
+ * Until when (unix seconds) a device login is kept on this phone, whoever it
+ * belongs to, or null: for a page without a token (offline), which can only
+ * say that one is kept. Drops nothing; `keptSession` judges the owner later.
+ */
+export async function keptUntil(nowSeconds = Date.now() / 1000) {
+  const kept = await onStore("readonly", (store) => store.get(KEY));
+  return kept && nowSeconds < kept.expiresAt ? kept.expiresAt : null;
+}
+
 export async function dropKeptSession() {
   await onStore("readwrite", (store) => store.delete(KEY));
 }

@@ -1,5 +1,6 @@
 // The student's scanner (/asistencia/scan?code=ABCDEF, the join QR's link):
-// where this phone stands (access state); a first-time phone enrolled here
+// whether the class the link names is still open (a closed one says so before
+// any passkey prompt), where this phone stands (access state); a first-time phone enrolled here
 // and logged in right after (two passkey prompts, one tap), a returning one
 // logged in with one; joining by the code the link carried, then the camera
 // answering the student's own codes round after round (docs/protocol.md §6).
@@ -57,6 +58,8 @@ const CONNECTION_CODES = new Set(["NETWORK_ERROR", "CONNECTION_LOST", "NOT_CONNE
 const QUIET_CODES = new Set(["QR_EXPIRED", "QR_ALREADY_USED"]);
 // Refusals the server answers when this phone's key is not the one it holds: log in again.
 const RELOGIN_CODES = new Set(["PROOF_INVALID", "NOT_READY"]);
+// A class code as the server takes it (after cleanCode).
+const JOIN_CODE = /^[A-Z]{6}$/;
 // Login refusals after which only enrolling again helps.
 const ENROLL_CODES = new Set(["NOT_ENROLLED", "DEVICE_REVOKED", "SIGN_COUNT_REGRESSION", "DEVICE_NOT_FOUND"]);
 
@@ -75,7 +78,59 @@ function cleanCode(text) {
   return (text ?? "").toUpperCase().replace(/[\s-]+/g, "");
 }
 
-// --- the step card: where the phone stands ----------------------------------------------
+// --- the class the link names, then where the phone stands ----------------------------------
+
+/** The page's start (and a code typed before it got further): the class first, then the phone. */
+async function begin(code) {
+  if (code && !(await classIsOpen(code))) {
+    return;
+  }
+  const support = await passkeySupport();
+  if (support === "UNSUPPORTED") {
+    showStep("NO_PASSKEY");
+    return;
+  }
+  try {
+    await checkAccess(support);
+  } catch (error) {
+    step.setAttribute("aria-busy", "false");
+    showError(stepError, error);
+  }
+}
+
+/**
+ * Whether the class `code` names is open, read with the token alone: a closed,
+ * cancelled or unknown class is said so here, before any passkey prompt. A
+ * lookup that fails otherwise (no network, a limit) decides nothing: the join says it later.
+ */
+async function classIsOpen(code) {
+  if (!JOIN_CODE.test(code)) {
+    refuseCode(t("scan.join.invalid"));
+    return false;
+  }
+  let found;
+  try {
+    found = await page.api.get(`/api/attendance/session?code=${code}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "JOIN_CODE_UNKNOWN") {
+      refuseCode(errorText(error));
+      return false;
+    }
+    return true;
+  }
+  if (found.state === "open") {
+    return true;
+  }
+  showClosed(found.state, [found.course_name, found.course_code].filter(Boolean).join(" · "));
+  return false;
+}
+
+/** The code in the field cannot be used: say why beside it. */
+function refuseCode(text) {
+  showJoinForm();
+  say(joinError, text);
+  joinInput.setAttribute("aria-invalid", "true");
+}
 
 function showStep(key, { params = {}, action = null } = {}) {
   stopReading();
@@ -207,7 +262,7 @@ async function ready() {
 
 function showJoinForm() {
   stopReading();
-  step.hidden = true;
+  hideStep();
   scanner.hidden = true;
   outcome.hidden = true;
   joinForm.hidden = false;
@@ -278,7 +333,7 @@ function follow(progress) {
   if (!rounds.follow(progress)) {
     return;
   }
-  step.hidden = true;
+  hideStep();
   joinForm.hidden = true;
   const { session } = progress;
   $("class-title").textContent = session.course_name;
@@ -288,7 +343,7 @@ function follow(progress) {
   if (progress.state === "completed") {
     showDone(progress.status);
   } else if (!session.open) {
-    showClosed();
+    showClosed(session.status === "cancelled" ? "cancelled" : "closed");
   } else if (progress.state === "failed") {
     scanner.hidden = false;
     stopReading();
@@ -419,27 +474,33 @@ function needLogin(error) {
   stepTitle.focus();
 }
 
-function showDone(status) {
+/** The end of the page: nothing more to scan in this class. */
+function showOutcome(title, status, text) {
   finished = true;
   stopReading();
   socket?.stop();
+  hideStep();
+  joinForm.hidden = true;
   scanner.hidden = true;
   outcome.hidden = false;
-  $("outcome-status").replaceChildren(t("scan.done.status"), " ", statusBadge(status));
-  $("outcome-text").textContent = t("scan.done.text");
+  $("outcome-title").textContent = title;
+  $("outcome-status").replaceChildren(...status);
+  $("outcome-text").textContent = text;
   $("outcome-title").focus();
 }
 
-function showClosed() {
-  finished = true;
-  stopReading();
-  socket?.stop();
-  scanner.hidden = true;
-  outcome.hidden = false;
-  $("outcome-title").textContent = t("scan.closed.title");
-  $("outcome-status").textContent = "";
-  $("outcome-text").textContent = t("scan.closed.text");
-  $("outcome-title").focus();
+function showDone(status) {
+  showOutcome(t("scan.done.title"), [t("scan.done.status"), " ", statusBadge(status)], t("scan.done.text"));
+}
+
+/** `state`: "closed" or "cancelled"; `course`: the class it was, when the page knows it only from its code. */
+function showClosed(state = "closed", course = null) {
+  showOutcome(t(`scan.${state}.title`), course === null ? [] : [course], t(`scan.${state}.text`));
+}
+
+function hideStep() {
+  step.hidden = true;
+  step.setAttribute("aria-busy", "false");
 }
 
 // --- the class's events ----------------------------------------------------------------------
@@ -502,13 +563,14 @@ if (page !== null) {
   joinForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const code = cleanCode(joinInput.value);
-    if (!/^[A-Z]{6}$/.test(code)) {
-      say(joinError, t("scan.join.invalid"));
-      joinInput.setAttribute("aria-invalid", "true");
-      joinInput.focus();
-      return;
+    if (!JOIN_CODE.test(code)) {
+      refuseCode(t("scan.join.invalid"));
+    } else if (socket === null) {
+      // Typed after the link's code was refused: the phone has not been looked at yet.
+      begin(code);
+    } else {
+      join(code);
     }
-    join(code);
   });
   // A hidden page keeps no camera open; coming back resumes where it was.
   document.addEventListener("visibilitychange", () => {
@@ -518,15 +580,5 @@ if (page !== null) {
       startCamera();
     }
   });
-  const support = await passkeySupport();
-  if (support === "UNSUPPORTED") {
-    showStep("NO_PASSKEY");
-  } else {
-    try {
-      await checkAccess(support);
-    } catch (error) {
-      step.setAttribute("aria-busy", "false");
-      showError(stepError, error);
-    }
-  }
+  await begin(cleanCode(joinInput.value));
 }
