@@ -162,6 +162,9 @@ async def test_a_join_code_says_where_its_session_stands_with_the_token_alone(cl
         cur.execute("UPDATE class_sessions SET ends_at = now() - interval '1 second' WHERE id = %s", (ended["id"],))
     assert (await (await look_up(ended["join_code"])).json())["state"] == "closed"
 
+    draft = await open_session(client, prof, open=False)
+    assert (await (await look_up(draft["join_code"])).json())["state"] == "draft"
+
     assert await error_of(await look_up("ZZZZZZ")) == (404, "JOIN_CODE_UNKNOWN")
     assert await error_of(await look_up("AB12")) == (400, "VALIDATION_FAILED")
     assert await error_of(await client.get("/api/attendance/session", headers=student)) == (400, "VALIDATION_FAILED")

@@ -26,7 +26,7 @@ async def join(request: web.Request) -> web.Response:
 @requires_role(*STUDENT)
 @documented(query=schemas.JoinSchema)
 async def session(request: web.Request) -> web.Response:
-    """The class session a join code names (open, closed or cancelled), without joining it or a device login."""
+    """The class session a join code names (draft, open, closed or cancelled), without joining it or a device login."""
     query = load_query(request, _JOIN)
     return json_response(await joining.lookup(request.app, current_user(request), query["code"]))
 

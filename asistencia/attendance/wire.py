@@ -66,8 +66,9 @@ def projected_session_json(row: Row) -> dict[str, Any]:
 
 def join_code_session_json(row: Row) -> dict[str, Any]:
     """The session a join code names, as a student who has not joined it may see it (what
-    the room's screen shows): `state` is `open`, `closed` (closed or past its end) or `cancelled`."""
-    state = "cancelled" if row["status"] == "cancelled" else "open" if row["open"] else "closed"
+    the room's screen shows): `state` is `draft` (not opened yet), `open`, `closed` (closed or
+    past its end) or `cancelled`."""
+    state = row["status"] if row["status"] in ("draft", "cancelled") else "open" if row["open"] else "closed"
     return {"state": state, "course_code": row["course_code"], "course_name": row["course_name"],
             "room": row["room"]}
 

@@ -232,7 +232,8 @@ async def test_a_draft_is_saved_opened_once_on_a_double_click_and_then_joined(se
     await phone.get_by_role("button", name="Inscribir este teléfono").click()
     await expect(phone.locator("#access-title")).to_have_text("Inicia la sesión del día")
     await phone.goto(f"/asistencia/scan?code={join_code}")
-    await phone.get_by_role("button", name="Confirmar con huella, rostro o PIN").click()
+    # Said before any passkey prompt (the join code's lookup), the code kept in the field.
+    await expect(phone.locator("#join-code")).to_have_value(join_code)
     await expect(phone.locator("#join-error")).to_have_text(
         "La clase aún no se abre. Espera a que tu profesor/a la abra y vuelve a intentarlo.")
     await save_screenshot(phone, request.node.name, "scanner-draft")
@@ -250,8 +251,9 @@ async def test_a_draft_is_saved_opened_once_on_a_double_click_and_then_joined(se
     [session] = (await api(server, PROFESSOR.id, "profesor", "GET", "/api/sessions"))["sessions"]
     assert (session["id"], session["status"], session["join_code"]) == (session_id, "active", join_code)
 
-    # The student tries again: in.
+    # The student tries again: the day's login, then in.
     await phone.get_by_role("button", name="Entrar").click()
+    await phone.get_by_role("button", name="Confirmar con huella, rostro o PIN").click()
     await expect(phone.locator("#scanner")).to_be_visible()
     await expect(phone.locator("#rounds-label")).to_have_text("Rondas listas: 0 de 3")
     await save_screenshot(phone, request.node.name, "scanner-joined")

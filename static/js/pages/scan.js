@@ -99,8 +99,8 @@ async function begin(code) {
 }
 
 /**
- * Whether the class `code` names is open, read with the token alone: a closed,
- * cancelled or unknown class is said so here, before any passkey prompt. A
+ * Whether the class `code` names is open, read with the token alone: a draft,
+ * closed, cancelled or unknown class is said so here, before any passkey prompt. A
  * lookup that fails otherwise (no network, a limit) decides nothing: the join says it later.
  */
 async function classIsOpen(code) {
@@ -120,6 +120,10 @@ async function classIsOpen(code) {
   }
   if (found.state === "open") {
     return true;
+  }
+  if (found.state === "draft") {
+    refuseCode(t("error.code.SESSION_NOT_OPEN"));
+    return false;
   }
   showClosed(found.state, [found.course_name, found.course_code].filter(Boolean).join(" · "));
   return false;
