@@ -185,3 +185,58 @@ async def test_the_scanner_worker_answers_a_frame_it_cannot_decode_and_goes_on(p
         return { broken, next, errors: errors.length };
     }"""), text)
     assert answers == {"broken": [], "next": [text], "errors": 1}
+
+
+# Nine payloads whose tilted 3×3 grid (drawn by TILTED_GRID) has one code the vendored decoder
+# reads in no full-size window: it takes a patch of that code's data for a finder pattern.
+HARD_GRID = [
+    "/G$4Y FNQ24 YI:8MQHE UMVIAH9 ROQY%UH2D4M9KETHW30YS%AX:37EC+CGD-2SVI3:*U-UX ",
+    "ZKJAO6/7KCQL6O+EKCTGZA1D7L95VF:UOHCDEUA8B7*U3HOF $TEPQK7CEBCR8BV 5F+M:-W8BZ",
+    "2/G/J.53:ZP%$X0I59W69WT:JL9HHI*6IM+$V+XJ0IY:N4/4VA.WWH4$P-6-S$2K8VWKV2/5O6B",
+    "8 +- +I%LF%:PI93O%5WTS2KD1J1HPXP7/OAA-6-1 -NHHU1% H$L-2*ZXEMQV101S2$MUFE00+",
+    "RR90 .%11%C--SOC%KPQWU7ZWXIENX%CEHKTDJ19Z1.$T*ED6 C*D9Q3RE/L2LZZQO/-RYPIQVU",
+    "2V+86KJIDI/ZK6*QHJ6$UBBKQJZV-J.Z7M0P 9-EQW*MFOU:OYPSKABV0%H9/26QLNQPP+%W0L2",
+    "+ MFD3KT**VA3PV17Q09:+MRS40%D%WMCA16KD2$358XWP*Q%HIW 7XYKC*Z41U20QL F4K.DKT",
+    "9$9:4ZFE-CFVZ3:W6:EJS1$X-SOMY0ZQZ$L%E*5YAT8GR$HANWUKUTUIXNFA:.1R01 W30BND$J",
+    "CV:9WJ H6P0 TE120R5Z%Z$%*3.P5QHC-59J-3$M Z/:$*/1H.EW3HPHT+K-WL:LL1J-D9AB*MF",
+]
+
+# The codes edge to edge, turned 0.06 rad, sampled 2×2 per pixel: the same pixels in every browser
+# (a canvas's own rotation is antialiased as the browser pleases).
+TILTED_GRID = """(qr, {texts}) => {
+    const codes = texts.map((text) => {
+        const canvas = document.createElement("canvas");
+        const { size } = qr.drawQr(canvas, text, { pixels: 206 });
+        return { size, pixels: canvas.getContext("2d").getImageData(0, 0, size, size).data };
+    });
+    const size = codes[0].size;
+    const [width, height, turn] = [960, 720, -0.06];
+    const grey = (x, y) => {
+        const [col, row] = [Math.floor(x / size + 1.5), Math.floor(y / size + 1.5)];
+        if (col < 0 || row < 0 || col > 2 || row > 2) {
+            return 0x66;
+        }
+        const [cx, cy] = [Math.floor(x + 1.5 * size - col * size), Math.floor(y + 1.5 * size - row * size)];
+        return codes[row * 3 + col].pixels[(cy * size + cx) * 4];
+    };
+    const data = new Uint8ClampedArray(width * height * 4);
+    for (let y = 0; y < height; y += 1) {
+        for (let x = 0; x < width; x += 1) {
+            let sum = 0;
+            for (const [dx, dy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]) {
+                const [px, py] = [x + dx - width / 2, y + dy - height / 2];
+                sum += grey(Math.cos(turn) * px - Math.sin(turn) * py, Math.sin(turn) * px + Math.cos(turn) * py);
+            }
+            data.fill(sum / 4, (y * width + x) * 4, (y * width + x) * 4 + 3);
+            data[(y * width + x) * 4 + 3] = 255;
+        }
+    }
+    const frame = { data, width, height };
+    return { alone: qr.decodeQr(frame)?.text ?? null, grid: qr.decodeQrGrid(frame, 3) };
+}"""
+
+
+async def test_a_grid_cell_the_decoder_misreads_at_full_size_is_read_at_half_size(page):
+    found = await call_module(page, "qr.js", TILTED_GRID, {"texts": HARD_GRID})
+    assert found["alone"] is None or found["alone"] in HARD_GRID
+    assert sorted(found["grid"]) == sorted(HARD_GRID)
