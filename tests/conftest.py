@@ -59,6 +59,15 @@ def database_url(services) -> str:
     drop_database(url)
 
 
+@pytest.fixture
+def empty_database(services) -> str:
+    """A database of its own with nothing in it, not even the migrations (dropped after the test)."""
+    url = with_database(services.postgres_dsn, f"asistencia_empty_{secrets.token_hex(4)}")
+    ensure_database(url)
+    yield url
+    drop_database(url)
+
+
 @pytest.fixture(scope="session")
 def valkey_url(services) -> str:
     return services.valkey_url

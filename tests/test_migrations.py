@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import shutil
 
 import psycopg2
@@ -11,17 +10,8 @@ import pytest
 
 from asistencia.config import PROJECT_ROOT
 from asistencia.db import create_pool
-from asistencia.localservices import drop_database, ensure_database, with_database
 from asistencia.migrations import MigrationError, apply_migrations, discover
 from tests.processes import ServerProcess, server_env
-
-
-@pytest.fixture
-def empty_database(services):
-    url = with_database(services.postgres_dsn, f"asistencia_mig_{secrets.token_hex(4)}")
-    ensure_database(url)
-    yield url
-    drop_database(url)
 
 
 def _rows(url, sql):

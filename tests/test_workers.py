@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import time
 import pytest
 
 from asistencia.config import PROJECT_ROOT, Config
-from asistencia.localservices import drop_database, ensure_database, with_database
 from asistencia.migrations import discover
 from tests.processes import ROOT, ServerProcess, get_json, server_env
 
@@ -45,21 +43,13 @@ def _serving_pids(server: ServerProcess, wanted: int, timeout: float = 60.0) -> 
     return seen
 
 
-@pytest.fixture
-def fresh_database(services):
-    database = with_database(services.postgres_dsn, f"asistencia_workers_{secrets.token_hex(4)}")
-    ensure_database(database)
-    yield database
-    drop_database(database)
-
-
 def _log_lines(server: ServerProcess) -> list[dict]:
     return [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
 
 
 def test_two_workers_share_the_port_apply_migrations_once_and_stop_on_sigterm(
-        config, fresh_database, tmp_path):
-    env = server_env(Config(database_url=fresh_database, valkey_url=config.valkey_url,
+        config, empty_database, tmp_path):
+    env = server_env(Config(database_url=empty_database, valkey_url=config.valkey_url,
                             valkey_prefix=config.valkey_prefix, jwt_secret=config.jwt_secret,
                             session_key_kek=config.session_key_kek, dev=config.dev))
     server = ServerProcess(env, log_dir=tmp_path, args=("--workers", "2")).start()
